@@ -1,0 +1,89 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { requireAdminPage } from "@/app/_server/session.ts";
+import { findCaServerView } from "@/lib/ca/get-server.ts";
+import { PageHeader, Card, DefinitionList } from "@/components/ui/card";
+import { Alert } from "@/components/ui/alert";
+import { ConfirmDialog } from "@/components/ui/confirm-dialog";
+import { CaServerWizard } from "@/components/ca-server/ca-server-wizard";
+import { caServerWizardAction, reinitializeAction } from "./actions.ts";
+
+export const metadata: Metadata = { title: "Configure local Certificate Authority server" };
+export const dynamic = "force-dynamic";
+
+function date(iso: string): string {
+  return iso.replace("T", " ").replace(/\.\d+Z$/, " UTC");
+}
+
+export default async function CaServerPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  await requireAdminPage("/ca-server");
+  const sp = await searchParams;
+  const view = await findCaServerView();
+  const breadcrumb = (
+    <>
+      <Link href="/" className="underline">
+        Public Key Infrastructure
+      </Link>{" "}
+      › Certificate Authority Server
+    </>
+  );
+  if (!view) {
+    return (
+      <div>
+        <PageHeader title="Configure local Certificate Authority server" breadcrumb={breadcrumb} description="Give the file name root and the directory of the CA's certificate and private key. Existing files are used; otherwise new ones are created." />
+        {sp.reinitialized ? (
+          <div className="mb-4">
+            <Alert tone="info" title="The Certificate Authority server was reinitialized.">
+              Its configuration was deleted. The key, certificate and SRL files were kept: enter the same file name root and directory to use them again.
+            </Alert>
+          </div>
+        ) : null}
+        <Card>
+          <CaServerWizard action={caServerWizardAction} />
+        </Card>
+      </div>
+    );
+  }
+  return (
+    <div className="space-y-6">
+      <PageHeader title="Local Certificate Authority server" breadcrumb={breadcrumb} description="This instance is configured as a Certificate Authority server." />
+      <Card title="Certificate Authority certificate">
+        <DefinitionList
+          items={[
+            { term: "Subject", value: view.subject },
+            { term: "SHA-1 fingerprint", value: <code data-testid="ca-sha1">{view.sha1Fingerprint}</code> },
+            { term: "SHA-256 fingerprint", value: <code className="text-xs">{view.sha256Fingerprint}</code> },
+            { term: "Valid", value: `${date(view.notBefore)} to ${date(view.notAfter)}` },
+            { term: "Key algorithm", value: view.keyAlgorithm },
+            { term: "Download", value: (
+              <span className="space-x-3">
+                <a className="text-brand-700 underline" href="/api/v1/ca/certificate?format=pem">PEM</a>
+                <a className="text-brand-700 underline" href="/api/v1/ca/certificate?format=der">DER</a>
+              </span>
+            ) },
+          ]}
+        />
+      </Card>
+      <Card title="Configuration">
+        <DefinitionList
+          items={[
+            { term: "Files", value: <code className="text-xs">{view.files.cer}, {view.files.key}, {view.files.srl}</code> },
+            { term: "Created from", value: view.mode === "new" ? "A new key and certificate" : "An existing key and certificate" },
+            { term: "Validity of issued certificates", value: `${view.issuedValidityDays} days` },
+            { term: "Next certificate number", value: view.nextCertificateNumber },
+            { term: "SMTP server", value: view.smtp.host ? `${view.smtp.host}:${view.smtp.port}${view.smtp.secure ? " (TLS)" : ""}${view.smtp.username ? `, user ${view.smtp.username}` : ""}` : "Not configured: no e-mail is sent" },
+            { term: "Administrator's e-mail", value: view.adminEmail },
+            { term: "Configured", value: `${date(view.configuredAt)}${view.configuredBy ? ` by ${view.configuredBy}` : ""}` },
+          ]}
+        />
+      </Card>
+      <Card title="Reinitialize" description="Deletes the configuration of the CA server, its issued-certificate records and its pending requests. The key, certificate and SRL files are never deleted.">
+        <ConfirmDialog trigger="Reinitialize…" title="Reinitialize the Certificate Authority server?" confirmLabel="Reinitialize" pendingLabel="Reinitializing…" action={reinitializeAction}>
+          <p>
+            The configuration of the CA server <strong>{view.subject}</strong> will be deleted, with its issued-certificate records and pending requests. The files <code className="break-all">{view.files.cer}</code>, .key and .srl stay on disk.
+          </p>
+        </ConfirmDialog>
+      </Card>
+    </div>
+  );
+}

@@ -1,0 +1,26 @@
+import { isAppError } from "@/lib/errors/app-error.ts";
+
+/** What a form's server action returns: field messages, a form-level message, or success. */
+export interface FormState<T = unknown> {
+  ok?: boolean;
+  message?: string;
+  fields?: Record<string, string>;
+  values?: Record<string, string>;
+  data?: T;
+}
+
+/** Turns a thrown error into form state; unknown errors are logged and hidden. */
+export function toFormState<T>(e: unknown, values?: Record<string, string>): FormState<T> {
+  if (isAppError(e)) return { ok: false, message: e.fields && Object.keys(e.fields).length ? undefined : e.message, fields: e.fields, values };
+  console.error("Unhandled error in server action:", e instanceof Error ? e.stack : e);
+  return { ok: false, message: "Something went wrong on the server. Nothing was changed.", values };
+}
+
+/** Form values to echo back after an error, without any secret. */
+export function echoValues(fd: FormData, secretFields: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of fd.entries()) {
+    if (typeof v === "string" && !secretFields.includes(k) && !k.startsWith("$ACTION")) out[k] = v;
+  }
+  return out;
+}

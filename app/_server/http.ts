@@ -1,0 +1,93 @@
+/**
+ * Route-handler plumbing: JSON responses, the error envelope, bounded body reading,
+ * and the admin guard (session cookie or Bearer token, with CSRF protection for
+ * cookie-authenticated writes).
+ */
+import "server-only";
+import { NextResponse } from "next/server";
+import { AppError, isAppError } from "@/lib/errors/app-error.ts";
+import { authenticate, type Caller } from "@/lib/auth/authenticate.ts";
+import { SESSION_COOKIE } from "@/lib/auth/sessions.ts";
+import { checkSameOrigin } from "./origin.ts";
+
+export const MAX_JSON_BYTES = 64 * 1024;
+
+export function json(data: unknown, status = 200, headers?: HeadersInit): NextResponse {
+  return NextResponse.json(data, { status, headers: { "Cache-Control": "no-store", ...headers } });
+}
+
+export function errorResponse(e: unknown): NextResponse {
+  if (isAppError(e)) {
+    const body: { error: { code: string; message: string; fields?: Record<string, string> } } = { error: { code: e.code, message: e.message } };
+    if (e.fields && Object.keys(e.fields).length) body.error.fields = e.fields;
+    const headers: Record<string, string> = {};
+    if (e.retryAfterSeconds) headers["Retry-After"] = String(e.retryAfterSeconds);
+    if (e.code === "unauthorized") headers["WWW-Authenticate"] = 'Bearer realm="portcullis"';
+    return json(body, e.status, headers);
+  }
+  console.error("Unhandled error in route handler:", e instanceof Error ? e.stack : e);
+  return json({ error: { code: "internal_error", message: "Something went wrong on the server" } }, 500);
+}
+
+type Handler<C> = (req: Request, ctx: C) => Promise<Response>;
+
+/** Wraps a handler so every failure becomes the JSON error envelope. */
+export function route<C = unknown>(handler: Handler<C>): Handler<C> {
+  return async (req, ctx) => {
+    try {
+      return await handler(req, ctx);
+    } catch (e) {
+      return errorResponse(e);
+    }
+  };
+}
+
+/** Reads a JSON object body, refusing more than `limit` bytes before reading it whole. */
+export async function readJson(req: Request, limit = MAX_JSON_BYTES): Promise<Record<string, unknown>> {
+  const type = req.headers.get("content-type") ?? "";
+  if (!/^application\/(.+\+)?json\b/i.test(type)) throw new AppError("unsupported_media_type", "Send the body as application/json");
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > limit) throw new AppError("payload_too_large", `The body is larger than ${limit} bytes`);
+  const reader = req.body?.getReader();
+  if (!reader) throw new AppError("bad_request", "The request has no body");
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new AppError("payload_too_large", `The body is larger than ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new AppError("bad_request", "The body is not valid JSON");
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new AppError("bad_request", "The body must be a JSON object");
+  return parsed as Record<string, unknown>;
+}
+
+function cookieValue(req: Request, name: string): string | null {
+  const header = req.headers.get("cookie");
+  if (!header) return null;
+  for (const part of header.split(";")) {
+    const i = part.indexOf("=");
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return null;
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** The administrator calling an admin route handler; 401 otherwise, 403 for a cross-site cookie write. */
+export async function requireAdminApi(req: Request): Promise<Caller> {
+  const caller = await authenticate({ sessionToken: cookieValue(req, SESSION_COOKIE), authorization: req.headers.get("authorization") });
+  if (!caller) throw new AppError("unauthorized", "Sign in or send an API token (Authorization: Bearer …)");
+  if (caller.via === "session" && !SAFE_METHODS.has(req.method)) checkSameOrigin(req.headers, req.url);
+  return caller;
+}

@@ -1,0 +1,35 @@
+import { AppError } from "@/lib/errors/app-error.ts";
+
+/**
+ * CSRF defence for cookie-authenticated writes: the browser must say the request
+ * comes from this origin (Origin header, or Sec-Fetch-Site for browsers that omit it).
+ */
+export function checkSameOrigin(headers: Headers, requestUrl: string): void {
+  const origin = headers.get("origin");
+  const host = headers.get("x-forwarded-host") ?? headers.get("host") ?? new URL(requestUrl).host;
+  if (origin) {
+    let originHost: string;
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      throw new AppError("forbidden", "Cross-site request refused");
+    }
+    if (originHost !== host) throw new AppError("forbidden", "Cross-site request refused");
+    return;
+  }
+  const site = headers.get("sec-fetch-site");
+  if (site && site !== "same-origin" && site !== "none") throw new AppError("forbidden", "Cross-site request refused");
+  if (!site) throw new AppError("forbidden", "Cross-site request refused: send an Origin header or use an API token");
+}
+
+export function clientIp(headers: Headers): string | null {
+  const fwd = headers.get("x-forwarded-for");
+  if (fwd) return fwd.split(",")[0].trim().slice(0, 64) || null;
+  return headers.get("x-real-ip")?.slice(0, 64) ?? null;
+}
+
+export function isSecure(headers: Headers, requestUrl?: string): boolean {
+  const proto = headers.get("x-forwarded-proto");
+  if (proto) return proto.split(",")[0].trim() === "https";
+  return requestUrl ? requestUrl.startsWith("https:") : false;
+}

@@ -1,0 +1,65 @@
+/**
+ * Administrators: the first one comes from PORTCULLIS_ADMIN_USER/PASSWORD at start,
+ * or from the one-time set-up page when none exists.
+ */
+import { randomUUID } from "node:crypto";
+import { getDb } from "../db/index.ts";
+import { AppError } from "../errors/app-error.ts";
+import { env } from "../env.ts";
+import { hashPassword, passwordProblem } from "./password.ts";
+
+export const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
+
+export async function adminCount(): Promise<number> {
+  const db = await getDb();
+  return db.admin.count();
+}
+
+export interface NewAdminInput {
+  username: string;
+  password: string;
+  passwordConfirm?: string;
+}
+
+function validate(input: NewAdminInput): Record<string, string> {
+  const errors: Record<string, string> = {};
+  const username = input.username?.trim() ?? "";
+  if (!USERNAME_PATTERN.test(username)) errors.username = "Use 1 to 64 letters, digits, '.', '_', '@' or '-'";
+  const p = passwordProblem(input.password ?? "", username);
+  if (p) errors.password = p;
+  if (input.passwordConfirm !== undefined && input.passwordConfirm !== input.password) errors.passwordConfirm = "The passwords do not match";
+  return errors;
+}
+
+/**
+ * Creates the first administrator; refused once one exists, so the set-up page
+ * cannot be used to add a second one behind the first's back.
+ */
+export async function createFirstAdmin(input: NewAdminInput): Promise<{ id: string; username: string }> {
+  const errors = validate(input);
+  if (Object.keys(errors).length) throw AppError.validation(errors);
+  const db = await getDb();
+  const passwordHash = await hashPassword(input.password);
+  const username = input.username.trim();
+  return db.$transaction(async (tx) => {
+    if ((await tx.admin.count()) > 0) throw new AppError("conflict", "An administrator already exists; sign in instead");
+    const id = randomUUID();
+    await tx.admin.create({ data: { id, username, passwordHash } });
+    return { id, username };
+  });
+}
+
+/** Creates the administrator named by the environment if there is none yet. */
+export async function ensureAdminFromEnv(): Promise<"created" | "exists" | "not-set"> {
+  const { PORTCULLIS_ADMIN_USER: username, PORTCULLIS_ADMIN_PASSWORD: password } = env();
+  if (!username || !password) return "not-set";
+  if ((await adminCount()) > 0) return "exists";
+  try {
+    await createFirstAdmin({ username, password });
+    return "created";
+  } catch (e) {
+    if (e instanceof AppError && e.code === "conflict") return "exists";
+    if (e instanceof AppError) throw new Error(`PORTCULLIS_ADMIN_USER/PORTCULLIS_ADMIN_PASSWORD rejected: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Signing in with user name and password, with backoff on repeated failures.
+ * The same answer for an unknown user and a wrong password.
+ */
+import { getDb } from "../db/index.ts";
+import { AppError } from "../errors/app-error.ts";
+import { dummyHash, verifyPassword } from "./password.ts";
+import { clearFailures, lockedForSeconds, recordFailure } from "./throttle.ts";
+import { createSession, type SessionAdmin } from "./sessions.ts";
+
+export interface SignInInput {
+  username: string;
+  password: string;
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+export async function verifyCredentials(input: SignInInput, now = new Date()): Promise<SessionAdmin> {
+  const db = await getDb();
+  const username = (input.username ?? "").trim();
+  const keys = [`user:${username.toLowerCase()}`, ...(input.ip ? [`ip:${input.ip}`] : [])];
+  const wait = await lockedForSeconds(db, keys, now);
+  if (wait > 0) {
+    throw new AppError("too_many_requests", `Too many failed sign-ins. Try again in ${wait} seconds.`, { retryAfterSeconds: wait });
+  }
+  const admin = username && username.length <= 64 ? await db.admin.findUnique({ where: { username } }) : null;
+  const ok = await verifyPassword(input.password ?? "", admin?.passwordHash ?? (await dummyHash()));
+  if (!admin || !ok) {
+    await recordFailure(db, keys, now);
+    throw new AppError("unauthorized", "The user name or password is incorrect");
+  }
+  await clearFailures(db, keys);
+  await db.admin.update({ where: { id: admin.id }, data: { lastLoginAt: now } });
+  return { id: admin.id, username: admin.username };
+}
+
+export async function signIn(input: SignInInput, now = new Date()): Promise<{ admin: SessionAdmin; token: string; expiresAt: Date }> {
+  const admin = await verifyCredentials(input, now);
+  const db = await getDb();
+  const s = await createSession(db, admin.id, { userAgent: input.userAgent, ip: input.ip }, now);
+  return { admin, ...s };
+}

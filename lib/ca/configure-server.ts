@@ -1,0 +1,380 @@
+/**
+ * Configure the local Certificate Authority server, as IRIS does: with a new key and
+ * certificate, or with an existing pair found at `<directory>/<root>.{key,cer}`.
+ * All-or-nothing: files and the configuration row land together or not at all; the
+ * confirmation e-mail is queued in the same transaction and sent after it.
+ */
+import { promises as fs } from "node:fs";
+import { getDb } from "../db/index.ts";
+import { AppError, type FieldErrors } from "../errors/app-error.ts";
+import { seal } from "../crypto/secret-box.ts";
+import { env } from "../env.ts";
+import { generateKeyPair, keyMatchesCertificate, describePublicKey } from "../pki/keys.ts";
+import { encryptPrivateKey, decryptPrivateKey } from "../pki/pkcs8.ts";
+import { createSelfSignedCa, parseCertificate, isCaCertificate, describeCertificate, certificateToPem } from "../pki/certificates.ts";
+import { normalizeSubject, subjectToString, validateSubject, type SubjectInput } from "../pki/names.ts";
+import { isKeyAlgorithm, DEFAULT_KEY_ALGORITHM, type KeyAlgorithm } from "../pki/key-algorithms.ts";
+import { enqueueMail, deliverMail } from "../mail/outbox.ts";
+import { caConfiguredEmail } from "../mail/templates/ca-configured.ts";
+import type { SmtpSettings } from "../mail/transport.ts";
+import { fileNameRootProblem } from "./file-name-root.ts";
+import { directoryProblem, ensureWritableDirectory, FileTransaction, freeOldName, inspectFiles, parseSrl, serverFilePaths, srlText, type FilesState } from "./server-files.ts";
+import { bool, emailProblem, hostProblem, intInRange, str } from "./validation.ts";
+
+export const CA_VALIDITY_MAX_DAYS = 10950;
+export const ISSUED_VALIDITY_MAX_DAYS = 3650;
+export const KEY_PASSWORD_MIN = 10;
+export const SMTP_PASSWORD_CONTEXT = "ca-server-smtp-password";
+
+export interface LocationInput {
+  fileNameRoot?: unknown;
+  directory?: unknown;
+}
+
+export interface SmtpInput {
+  host?: unknown;
+  port?: unknown;
+  secure?: unknown;
+  username?: unknown;
+  password?: unknown;
+  passwordConfirm?: unknown;
+}
+
+export interface ConfigureCaInput extends LocationInput {
+  keyPassword?: unknown;
+  keyPasswordConfirm?: unknown;
+  subject?: SubjectInput;
+  keyAlgorithm?: unknown;
+  caValidityDays?: unknown;
+  issuedValidityDays?: unknown;
+  smtp?: SmtpInput;
+  adminEmail?: unknown;
+}
+
+export interface LocationInspection {
+  mode: "new" | "existing";
+  fileNameRoot: string;
+  directory: string;
+  /** Files that exist alone and will be renamed with `.old` when the new pair is created. */
+  willRename: string[];
+  srlExists: boolean;
+}
+
+export interface ConfigureCaResult {
+  mode: "new" | "existing";
+  sha1Fingerprint: string;
+  sha256Fingerprint: string;
+  subject: string;
+  files: string[];
+  renamed: { from: string; to: string }[];
+  emailSentTo: string | null;
+  email: { status: "sent" | "queued" | "disabled"; to: string; error?: string };
+  /** The success message in IRIS's form, one line per entry. */
+  message: string[];
+}
+
+function validateLocation(input: LocationInput): { fileNameRoot: string; directory: string } {
+  const errors: FieldErrors = {};
+  const rootProblem = fileNameRootProblem(str(input.fileNameRoot));
+  if (rootProblem) errors.fileNameRoot = rootProblem;
+  const dirProblem = directoryProblem(str(input.directory));
+  if (dirProblem) errors.directory = dirProblem;
+  if (Object.keys(errors).length) throw AppError.validation(errors);
+  return { fileNameRoot: str(input.fileNameRoot).trim(), directory: str(input.directory).trim() };
+}
+
+function inspectionOf(state: FilesState, fileNameRoot: string): LocationInspection {
+  const existing = state.keyExists && state.cerExists;
+  const willRename = existing ? [] : [state.keyExists ? state.paths.key : null, state.cerExists ? state.paths.cer : null].filter((x): x is string => !!x);
+  return { mode: existing ? "existing" : "new", fileNameRoot, directory: state.paths.directory, willRename, srlExists: state.srlExists };
+}
+
+/** Step 1 (Next): which mode the location leads to. Reads only; creates nothing. */
+export async function inspectCaServerLocation(input: LocationInput): Promise<LocationInspection> {
+  const { fileNameRoot, directory } = validateLocation(input);
+  const state = await inspectFiles(serverFilePaths(directory, fileNameRoot));
+  return inspectionOf(state, fileNameRoot);
+}
+
+interface ValidSmtp {
+  settings: SmtpSettings | null;
+}
+
+function validateCommon(input: ConfigureCaInput, errors: FieldErrors, caValidityDays?: number): { issuedValidityDays?: number; smtp: ValidSmtp; adminEmail: string } {
+  const issued = intInRange(input.issuedValidityDays, 1, ISSUED_VALIDITY_MAX_DAYS, "validity period");
+  if (issued.problem) errors.issuedValidityDays = issued.problem;
+  else if (caValidityDays !== undefined && issued.value! > caValidityDays) errors.issuedValidityDays = `Issued certificates cannot outlive the CA certificate: use at most ${caValidityDays} days`;
+
+  const smtpIn = input.smtp ?? {};
+  const host = str(smtpIn.host).trim();
+  let settings: SmtpSettings | null = null;
+  if (host) {
+    const hp = hostProblem(host);
+    if (hp) errors["smtp.host"] = hp;
+    const port = smtpIn.port === undefined || str(smtpIn.port).trim() === "" ? { value: bool(smtpIn.secure) ? 465 : 25 } : intInRange(smtpIn.port, 1, 65535, "port");
+    if (port.problem) errors["smtp.port"] = port.problem;
+    const username = str(smtpIn.username).trim();
+    if (username.length > 256 || /[\u0000-\u001f]/.test(username)) errors["smtp.username"] = "Enter a user name of at most 256 characters";
+    const password = str(smtpIn.password);
+    if (password.length > 1024) errors["smtp.password"] = "Use at most 1024 characters";
+    if (smtpIn.passwordConfirm !== undefined && str(smtpIn.passwordConfirm) !== password) errors["smtp.passwordConfirm"] = "The SMTP passwords do not match";
+    if (password && !username) errors["smtp.username"] = "Enter the user name that goes with the SMTP password";
+    settings = { host, port: port.value ?? 25, secure: bool(smtpIn.secure), username: username || null, password: password || null };
+  } else if (str(smtpIn.username) || str(smtpIn.password)) {
+    errors["smtp.host"] = "Enter the SMTP server for these credentials";
+  }
+  const adminEmail = str(input.adminEmail).trim();
+  const ep = emailProblem(adminEmail);
+  if (ep) errors.adminEmail = ep;
+  return { issuedValidityDays: issued.value, smtp: { settings }, adminEmail };
+}
+
+let busy = false;
+
+/** Configure the CA server (step 2, Save). Throws AppError with field messages on bad input. */
+export async function configureCaServer(input: ConfigureCaInput, opts: { actor?: string; portalUrl?: string; now?: Date } = {}): Promise<ConfigureCaResult> {
+  const { fileNameRoot, directory } = validateLocation(input);
+  const db = await getDb();
+  if (await db.caServer.findUnique({ where: { id: 1 }, select: { id: true } })) {
+    throw new AppError("conflict", "The Certificate Authority server is already configured. Reinitialize it first to configure it again.");
+  }
+  if (busy) throw new AppError("conflict", "A configuration is already in progress; wait for it to finish");
+  busy = true;
+  try {
+    const paths = serverFilePaths(directory, fileNameRoot);
+    const state = await inspectFiles(paths);
+    const mode = state.keyExists && state.cerExists ? "existing" : "new";
+    return mode === "new" ? await configureNew(input, state, fileNameRoot, opts) : await configureExisting(input, state, fileNameRoot, opts);
+  } finally {
+    busy = false;
+  }
+}
+
+async function configureNew(input: ConfigureCaInput, state: FilesState, fileNameRoot: string, opts: { actor?: string; portalUrl?: string; now?: Date }): Promise<ConfigureCaResult> {
+  const errors: FieldErrors = {};
+  const keyPassword = str(input.keyPassword);
+  if (keyPassword.length < KEY_PASSWORD_MIN) errors.keyPassword = keyPassword ? `Use at least ${KEY_PASSWORD_MIN} characters for the CA key password` : "Enter a password for the CA private key";
+  else if (keyPassword.length > 1024) errors.keyPassword = "Use at most 1024 characters";
+  if (input.keyPasswordConfirm !== undefined && str(input.keyPasswordConfirm) !== keyPassword) errors.keyPasswordConfirm = "The passwords do not match";
+  Object.assign(errors, validateSubject(input.subject ?? {}, "subject."));
+  const algRaw = input.keyAlgorithm === undefined || input.keyAlgorithm === "" ? DEFAULT_KEY_ALGORITHM : input.keyAlgorithm;
+  if (!isKeyAlgorithm(algRaw)) errors.keyAlgorithm = "Choose one of ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096";
+  const caDays = intInRange(input.caValidityDays, 1, CA_VALIDITY_MAX_DAYS, "CA validity period");
+  if (caDays.problem) errors.caValidityDays = caDays.problem;
+  const common = validateCommon(input, errors, caDays.value);
+  if (Object.keys(errors).length) throw AppError.validation(errors);
+
+  const keyAlgorithm = algRaw as KeyAlgorithm;
+  const subject = normalizeSubject(input.subject ?? {});
+  await ensureWritableDirectory(state.paths.directory);
+
+  const keys = await generateKeyPair(keyAlgorithm);
+  const ca = await createSelfSignedCa({ subject, keys, validityDays: caDays.value!, now: opts.now });
+  const keyPem = await encryptPrivateKey(keys.privateKey, keyPassword);
+  const info = describeCertificate(ca.certificate);
+
+  const tx = new FileTransaction();
+  const renamed: { from: string; to: string }[] = [];
+  try {
+    for (const lone of [state.keyExists ? state.paths.key : null, state.cerExists ? state.paths.cer : null]) {
+      if (!lone) continue;
+      const to = await freeOldName(lone);
+      await tx.moveAside(lone, to);
+      renamed.push({ from: lone, to });
+    }
+    // A stale SRL belongs to the old pair: numbering of a new CA starts at 1.
+    if (state.srlExists) {
+      const to = await freeOldName(state.paths.srl);
+      await tx.moveAside(state.paths.srl, to);
+      renamed.push({ from: state.paths.srl, to });
+    }
+    await tx.stage(state.paths.key, keyPem);
+    await tx.stage(state.paths.cer, ca.pem);
+    await tx.stage(state.paths.srl, srlText(1));
+    await tx.commit();
+    const mail = await saveConfiguration({
+      input,
+      common,
+      mode: "new",
+      fileNameRoot,
+      directory: state.paths.directory,
+      keyAlgorithm,
+      subject: info.subject,
+      caValidityDays: caDays.value!,
+      pem: ca.pem,
+      info,
+      nextNumber: 1,
+      files: [state.paths.cer, state.paths.key, state.paths.srl],
+      actor: opts.actor,
+      portalUrl: opts.portalUrl,
+    });
+    const email = await sendConfirmation(mail, common.adminEmail);
+    const message = [
+      "Certificate Authority server successfully configured.",
+      ...renamed.map((r) => `Renamed ${r.from} to ${r.to}.`),
+      `Created new files: ${state.paths.directory}/${fileNameRoot}.cer .key, and .srl.`,
+      "Certificate Authority Certificate SHA-1 fingerprint:",
+      info.sha1Fingerprint,
+      emailLine(email),
+    ];
+    return { mode: "new", sha1Fingerprint: info.sha1Fingerprint, sha256Fingerprint: info.sha256Fingerprint, subject: info.subject, files: [state.paths.cer, state.paths.key, state.paths.srl], renamed, emailSentTo: email.status === "sent" ? email.to : null, email, message };
+  } catch (e) {
+    await tx.rollback();
+    throw e;
+  }
+}
+
+async function configureExisting(input: ConfigureCaInput, state: FilesState, fileNameRoot: string, opts: { actor?: string; portalUrl?: string; now?: Date }): Promise<ConfigureCaResult> {
+  const errors: FieldErrors = {};
+  const keyPassword = str(input.keyPassword);
+  if (!keyPassword) errors.keyPassword = "Enter the password of the existing CA private key";
+  const common = validateCommon(input, errors);
+  if (Object.keys(errors).length) throw AppError.validation(errors);
+
+  const [cerText, keyText] = await Promise.all([fs.readFile(state.paths.cer), fs.readFile(state.paths.key, "utf8")]);
+  const cert = parseCertificate(new Uint8Array(cerText), "certificate");
+  if (!isCaCertificate(cert)) throw new AppError("not_a_ca", `${state.paths.cer} is not a CA certificate (basicConstraints CA:TRUE is missing)`, { field: "fileNameRoot" });
+  const now = opts.now ?? new Date();
+  if (cert.notAfter <= now) throw new AppError("validation_failed", `${state.paths.cer} expired on ${cert.notAfter.toISOString()}`, { field: "fileNameRoot" });
+  if (cert.notBefore > now) throw new AppError("validation_failed", `${state.paths.cer} is not valid before ${cert.notBefore.toISOString()}`, { field: "fileNameRoot" });
+  const key = decryptPrivateKey(keyText, keyPassword, "keyPassword");
+  if (!keyMatchesCertificate(key, cert)) throw new AppError("key_mismatch", `${state.paths.key} does not belong to the certificate in ${state.paths.cer}`, { field: "fileNameRoot" });
+  const caDaysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / 86400_000);
+  if (common.issuedValidityDays !== undefined && common.issuedValidityDays > Math.max(1, caDaysLeft)) {
+    throw new AppError("validation_failed", `Issued certificates cannot outlive the CA certificate (valid ${caDaysLeft} more days): use at most ${Math.max(1, caDaysLeft)} days`, { field: "issuedValidityDays" });
+  }
+
+  const info = describeCertificate(cert);
+  const pem = certificateToPem(cert);
+  const pub = describePublicKey(key);
+  const algId = pub.algorithm === "ECDSA" ? (pub.curve === "P-384" ? "ecdsa-p384" : pub.curve === "P-256" ? "ecdsa-p256" : pub.label) : pub.algorithm === "RSA" ? `rsa-${pub.bits}` : pub.label;
+
+  let nextNumber = 1;
+  const tx = new FileTransaction();
+  const files = [state.paths.cer, state.paths.key];
+  if (state.srlExists) {
+    const n = parseSrl(await fs.readFile(state.paths.srl, "utf8"));
+    if (n === null) throw new AppError("validation_failed", `${state.paths.srl} does not hold a hexadecimal serial counter`, { field: "fileNameRoot" });
+    nextNumber = n;
+  } else {
+    await ensureWritableDirectory(state.paths.directory);
+  }
+  try {
+    if (!state.srlExists) {
+      await tx.stage(state.paths.srl, srlText(1));
+      await tx.commit();
+    }
+    files.push(state.paths.srl);
+    const mail = await saveConfiguration({
+      input,
+      common,
+      mode: "existing",
+      fileNameRoot,
+      directory: state.paths.directory,
+      keyAlgorithm: algId,
+      subject: info.subject,
+      caValidityDays: null,
+      pem,
+      info,
+      nextNumber,
+      files,
+      actor: opts.actor,
+      portalUrl: opts.portalUrl,
+    });
+    const email = await sendConfirmation(mail, common.adminEmail);
+    const message = [
+      "Certificate Authority server successfully configured.",
+      `Using existing files: ${state.paths.directory}/${fileNameRoot}.cer and .key${state.srlExists ? "" : " (created .srl)"}`,
+      "Certificate Authority Certificate SHA-1 fingerprint:",
+      info.sha1Fingerprint,
+      emailLine(email),
+    ];
+    return { mode: "existing", sha1Fingerprint: info.sha1Fingerprint, sha256Fingerprint: info.sha256Fingerprint, subject: info.subject, files, renamed: [], emailSentTo: email.status === "sent" ? email.to : null, email, message };
+  } catch (e) {
+    await tx.rollback();
+    throw e;
+  }
+}
+
+interface SaveArgs {
+  input: ConfigureCaInput;
+  common: ReturnType<typeof validateCommon>;
+  mode: "new" | "existing";
+  fileNameRoot: string;
+  directory: string;
+  keyAlgorithm: string;
+  subject: string;
+  caValidityDays: number | null;
+  pem: string;
+  info: ReturnType<typeof describeCertificate>;
+  nextNumber: number;
+  files: string[];
+  actor?: string;
+  portalUrl?: string;
+}
+
+/** Writes the configuration row and queues the confirmation mail in one transaction. */
+async function saveConfiguration(a: SaveArgs): Promise<string | null> {
+  const db = await getDb();
+  const smtp = a.common.smtp.settings;
+  return db.$transaction(async (tx) => {
+    if (await tx.caServer.findUnique({ where: { id: 1 }, select: { id: true } })) {
+      throw new AppError("conflict", "The Certificate Authority server was configured meanwhile; nothing was changed");
+    }
+    await tx.caServer.create({
+      data: {
+        id: 1,
+        fileNameRoot: a.fileNameRoot,
+        directory: a.directory,
+        mode: a.mode,
+        keyAlgorithm: a.keyAlgorithm,
+        subject: a.subject,
+        caValidityDays: a.caValidityDays,
+        issuedValidityDays: a.common.issuedValidityDays!,
+        smtpHost: smtp?.host ?? null,
+        smtpPort: smtp?.port ?? null,
+        smtpSecure: smtp?.secure ?? false,
+        smtpUsername: smtp?.username ?? null,
+        smtpPasswordEnc: smtp?.password ? seal(smtp.password, SMTP_PASSWORD_CONTEXT) : null,
+        adminEmail: a.common.adminEmail,
+        certificatePem: a.pem,
+        sha1Fingerprint: a.info.sha1Fingerprint,
+        sha256Fingerprint: a.info.sha256Fingerprint,
+        notBefore: a.info.notBefore,
+        notAfter: a.info.notAfter,
+        nextNumber: a.nextNumber,
+        configuredBy: a.actor ?? null,
+      },
+    });
+    if (!smtp) return null;
+    const mail = caConfiguredEmail({
+      adminEmail: a.common.adminEmail,
+      mode: a.mode,
+      files: a.files,
+      directory: a.directory,
+      subject: a.subject,
+      sha1Fingerprint: a.info.sha1Fingerprint,
+      sha256Fingerprint: a.info.sha256Fingerprint,
+      notAfter: a.info.notAfter,
+      portalUrl: a.portalUrl ?? env().PORTCULLIS_PUBLIC_URL,
+    });
+    return enqueueMail(tx, { kind: "ca-configured", to: a.common.adminEmail, ...mail, smtp });
+  });
+}
+
+async function sendConfirmation(mailId: string | null, to: string): Promise<ConfigureCaResult["email"]> {
+  if (!mailId) return { status: "disabled", to };
+  try {
+    const r = await deliverMail(mailId);
+    return r.status === "sent" ? { status: "sent", to } : { status: "queued", to, error: r.error };
+  } catch (e) {
+    return { status: "queued", to, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function emailLine(e: ConfigureCaResult["email"]): string {
+  if (e.status === "sent") return `Confirmation email sent to: ${e.to}`;
+  if (e.status === "disabled") return "No SMTP server configured: no confirmation email was sent.";
+  return `Confirmation email to ${e.to} could not be sent yet${e.error ? ` (${e.error})` : ""}; it is queued and will be retried.`;
+}
+

@@ -1,0 +1,91 @@
+/** Reading the CA server configuration: the admin view (never a password) and the public CA certificate. */
+import { getDb } from "../db/index.ts";
+import { AppError } from "../errors/app-error.ts";
+import { pemToDer } from "../pki/pem.ts";
+import { serverFilePaths } from "./server-files.ts";
+
+export interface CaServerView {
+  fileNameRoot: string;
+  directory: string;
+  files: { key: string; cer: string; srl: string };
+  mode: "new" | "existing";
+  keyAlgorithm: string;
+  subject: string;
+  caValidityDays: number | null;
+  issuedValidityDays: number;
+  smtp: { host: string | null; port: number | null; secure: boolean; username: string | null; passwordSet: boolean };
+  adminEmail: string;
+  sha1Fingerprint: string;
+  sha256Fingerprint: string;
+  notBefore: string;
+  notAfter: string;
+  nextCertificateNumber: number;
+  configuredBy: string | null;
+  configuredAt: string;
+}
+
+export async function findCaServerView(): Promise<CaServerView | null> {
+  const db = await getDb();
+  const c = await db.caServer.findUnique({ where: { id: 1 }, omit: { smtpPasswordEnc: true, certificatePem: true } });
+  if (!c) return null;
+  const passwordSet = (await db.caServer.count({ where: { id: 1, smtpPasswordEnc: { not: null } } })) > 0;
+  const p = serverFilePaths(c.directory, c.fileNameRoot);
+  return {
+    fileNameRoot: c.fileNameRoot,
+    directory: c.directory,
+    files: { key: p.key, cer: p.cer, srl: p.srl },
+    mode: c.mode === "existing" ? "existing" : "new",
+    keyAlgorithm: c.keyAlgorithm,
+    subject: c.subject,
+    caValidityDays: c.caValidityDays,
+    issuedValidityDays: c.issuedValidityDays,
+    smtp: { host: c.smtpHost, port: c.smtpPort, secure: c.smtpSecure, username: c.smtpUsername, passwordSet },
+    adminEmail: c.adminEmail,
+    sha1Fingerprint: c.sha1Fingerprint,
+    sha256Fingerprint: c.sha256Fingerprint,
+    notBefore: c.notBefore.toISOString(),
+    notAfter: c.notAfter.toISOString(),
+    nextCertificateNumber: c.nextNumber,
+    configuredBy: c.configuredBy,
+    configuredAt: c.createdAt.toISOString(),
+  };
+}
+
+export async function getCaServerView(): Promise<CaServerView> {
+  const v = await findCaServerView();
+  if (!v) throw new AppError("not_configured", "The Certificate Authority server is not configured");
+  return v;
+}
+
+export interface PublicCaCertificate {
+  subject: string;
+  pem: string;
+  sha1Fingerprint: string;
+  sha256Fingerprint: string;
+  notBefore: string;
+  notAfter: string;
+  fileNameRoot: string;
+}
+
+/** The CA certificate as anyone may fetch it (`GET /api/v1/ca`). */
+export async function getPublicCaCertificate(): Promise<PublicCaCertificate> {
+  const db = await getDb();
+  const c = await db.caServer.findUnique({
+    where: { id: 1 },
+    select: { subject: true, certificatePem: true, sha1Fingerprint: true, sha256Fingerprint: true, notBefore: true, notAfter: true, fileNameRoot: true },
+  });
+  if (!c) throw new AppError("not_configured", "The Certificate Authority server is not configured");
+  return {
+    subject: c.subject,
+    pem: c.certificatePem,
+    sha1Fingerprint: c.sha1Fingerprint,
+    sha256Fingerprint: c.sha256Fingerprint,
+    notBefore: c.notBefore.toISOString(),
+    notAfter: c.notAfter.toISOString(),
+    fileNameRoot: c.fileNameRoot,
+  };
+}
+
+export function caCertificateDer(pem: string): Buffer {
+  return Buffer.from(pemToDer(pem, "CERTIFICATE"));
+}

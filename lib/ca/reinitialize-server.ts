@@ -1,0 +1,29 @@
+/**
+ * Reinitialize the CA server: deletes its configuration (and, as more of the
+ * lifecycle is stored, the issued-certificate records and pending requests).
+ * The key, certificate and SRL files are never deleted.
+ */
+import { getDb } from "../db/index.ts";
+import { AppError } from "../errors/app-error.ts";
+import { serverFilePaths } from "./server-files.ts";
+
+export interface ReinitializeResult {
+  reinitialized: true;
+  keptFiles: string[];
+  message: string;
+}
+
+export async function reinitializeCaServer(): Promise<ReinitializeResult> {
+  const db = await getDb();
+  return db.$transaction(async (tx) => {
+    const c = await tx.caServer.findUnique({ where: { id: 1 }, select: { directory: true, fileNameRoot: true } });
+    if (!c) throw new AppError("not_configured", "The Certificate Authority server is not configured");
+    await tx.caServer.delete({ where: { id: 1 } });
+    const p = serverFilePaths(c.directory, c.fileNameRoot);
+    return {
+      reinitialized: true as const,
+      keptFiles: [p.cer, p.key, p.srl],
+      message: `Certificate Authority server configuration deleted. The files ${p.cer}, .key and .srl were kept.`,
+    };
+  });
+}

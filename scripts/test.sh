@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite, installing what it needs first:
+#   npm packages (npm ci), Chromium and the PKI judges from Debian, the app build.
+# Ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT="$ROOT/test-results"
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== installing npm packages"
+  npm ci --no-audit --no-fund || exit 1
+fi
+
+need=()
+command -v openssl >/dev/null || need+=(openssl)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v certtool >/dev/null || need+=(gnutls-bin)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${need[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null || exit 1
+fi
+
+status=0
+echo "== type check"
+npx tsc --noEmit -p tsconfig.json || status=1
+
+echo "== unit and integration tests (vitest)"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$OUT/vitest.json" || status=1
+
+echo "== production build"
+if npx next build > "$OUT/next-build.log" 2>&1; then
+  echo "== end-to-end tests (Playwright, Chromium)"
+  npx playwright test || status=1
+else
+  tail -40 "$OUT/next-build.log"
+  echo "build failed"
+  status=1
+fi
+
+node scripts/test-summary.mjs "$OUT" || status=1
+exit $status
