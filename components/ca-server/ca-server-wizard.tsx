@@ -1,5 +1,4 @@
 "use client";
-import Link from "next/link";
 import { useActionState } from "react";
 import { Field, SelectField, CheckboxField } from "@/components/ui/field";
 import { SubmitButton, buttonClass } from "@/components/ui/button";
@@ -31,25 +30,6 @@ export function CaServerWizard({ action }: { action: Action }) {
   const step = state.data?.step ?? "location";
   const v = state.values ?? {};
   const f = state.fields ?? {};
-
-  if (step === "done" && state.data?.result) {
-    const r = state.data.result;
-    return (
-      <div className="space-y-4">
-        <Alert tone={r.email.status === "queued" ? "warning" : "success"} title="Certificate Authority server successfully configured.">
-          <pre className="mt-2 whitespace-pre-wrap break-all font-mono text-xs" data-testid="configure-message">
-            {r.message.join("\n")}
-          </pre>
-        </Alert>
-        <p className="text-sm text-slate-700">
-          Store the private key on removable media that can be physically secured, and keep its password apart from it. The password is never stored by Portcullis: it is asked each time a certificate is issued.
-        </p>
-        <Link href="/ca-server" className={buttonClass("primary")}>
-          View the configuration
-        </Link>
-      </div>
-    );
-  }
 
   if (step === "location") {
     return (

@@ -217,6 +217,7 @@ async function configureNew(input: ConfigureCaInput, state: FilesState, fileName
       info.sha1Fingerprint,
       emailLine(email),
     ];
+    await recordMessage(message);
     return { mode: "new", sha1Fingerprint: info.sha1Fingerprint, sha256Fingerprint: info.sha256Fingerprint, subject: info.subject, files: [state.paths.cer, state.paths.key, state.paths.srl], renamed, emailSentTo: email.status === "sent" ? email.to : null, email, message };
   } catch (e) {
     await tx.rollback();
@@ -289,6 +290,7 @@ async function configureExisting(input: ConfigureCaInput, state: FilesState, fil
       info.sha1Fingerprint,
       emailLine(email),
     ];
+    await recordMessage(message);
     return { mode: "existing", sha1Fingerprint: info.sha1Fingerprint, sha256Fingerprint: info.sha256Fingerprint, subject: info.subject, files, renamed: [], emailSentTo: email.status === "sent" ? email.to : null, email, message };
   } catch (e) {
     await tx.rollback();
@@ -370,6 +372,11 @@ async function sendConfirmation(mailId: string | null, to: string): Promise<Conf
   } catch (e) {
     return { status: "queued", to, error: e instanceof Error ? e.message : String(e) };
   }
+}
+
+async function recordMessage(lines: string[]): Promise<void> {
+  const db = await getDb();
+  await db.caServer.updateMany({ where: { id: 1 }, data: { resultMessage: lines.join("\n") } });
 }
 
 function emailLine(e: ConfigureCaResult["email"]): string {

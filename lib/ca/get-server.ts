@@ -22,6 +22,8 @@ export interface CaServerView {
   nextCertificateNumber: number;
   configuredBy: string | null;
   configuredAt: string;
+  /** The message shown when it was configured (IRIS's form), one entry per line. */
+  resultMessage: string[];
 }
 
 export async function findCaServerView(): Promise<CaServerView | null> {
@@ -48,6 +50,7 @@ export async function findCaServerView(): Promise<CaServerView | null> {
     nextCertificateNumber: c.nextNumber,
     configuredBy: c.configuredBy,
     configuredAt: c.createdAt.toISOString(),
+    resultMessage: c.resultMessage ? c.resultMessage.split("\n") : [],
   };
 }
 

@@ -91,7 +91,8 @@ export function parseCertificate(input: string | Uint8Array, field = "certificat
   try {
     const cert = new x509.X509Certificate(new Uint8Array(der));
     // Parsing is lazy in places; touch what every caller reads so errors surface here.
-    for (const read of [() => cert.subject, () => cert.issuer, () => cert.notBefore, () => cert.notAfter, () => cert.serialNumber, () => cert.publicKey, () => cert.extensions]) read();
+    const touch = [cert.subject, cert.issuer, cert.notBefore, cert.notAfter, cert.serialNumber, cert.publicKey, cert.extensions];
+    if (touch.some((v) => v === undefined)) throw notACertificate();
     return cert;
   } catch {
     throw notACertificate();

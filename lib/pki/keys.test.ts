@@ -127,7 +127,7 @@ describe("keyMatchesCertificate", () => {
   beforeAll(() => {
     keyFile = tmp.file("match.pem", unencryptedPkcs8Pem(pairs["ecdsa-p256"].privateKey));
     opensslOk(["req", "-x509", "-key", keyFile, "-subj", "/CN=match", "-days", "1", "-out", tmp.path("match.cer")]);
-    cert = new x509.X509Certificate(opensslBytes(["x509", "-in", tmp.path("match.cer"), "-outform", "DER"]));
+    cert = new x509.X509Certificate(new Uint8Array(opensslBytes(["x509", "-in", tmp.path("match.cer"), "-outform", "DER"])));
   });
 
   it("is true for the certificate's key, private or public", () => {
@@ -151,7 +151,7 @@ describe("keyMatchesCertificate", () => {
     const compressed = tmp.path("compressed.pem");
     opensslOk(["ec", "-in", keyFile, "-conv_form", "compressed", "-out", compressed]);
     opensslOk(["req", "-x509", "-key", compressed, "-subj", "/CN=compressed", "-days", "1", "-out", tmp.path("compressed.cer")]);
-    const c = new x509.X509Certificate(opensslBytes(["x509", "-in", tmp.path("compressed.cer"), "-outform", "DER"]));
+    const c = new x509.X509Certificate(new Uint8Array(opensslBytes(["x509", "-in", tmp.path("compressed.cer"), "-outform", "DER"])));
     // The SPKI bytes really differ (33-byte point instead of 65), so only key equality can match.
     expect(Buffer.from(c.publicKey.rawData).equals(spkiDer(pairs["ecdsa-p256"].publicKey))).toBe(false);
     expect(keyMatchesCertificate(pairs["ecdsa-p256"].privateKey, c)).toBe(true);

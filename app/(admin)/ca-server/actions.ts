@@ -1,16 +1,15 @@
 "use server";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
-import { inspectCaServerLocation, configureCaServer, type ConfigureCaInput, type LocationInspection, type ConfigureCaResult } from "@/lib/ca/configure-server.ts";
+import { inspectCaServerLocation, configureCaServer, type ConfigureCaInput, type LocationInspection } from "@/lib/ca/configure-server.ts";
 import { reinitializeCaServer } from "@/lib/ca/reinitialize-server.ts";
 import { requireAdminAction } from "@/app/_server/session.ts";
 import { echoValues, toFormState, type FormState } from "@/app/_server/action-state.ts";
 import { env } from "@/lib/env.ts";
 
 export interface WizardData {
-  step: "location" | "details" | "done";
+  step: "location" | "details";
   inspection?: LocationInspection;
-  result?: ConfigureCaResult;
 }
 export type WizardState = FormState<WizardData>;
 
@@ -52,8 +51,7 @@ export async function caServerWizardAction(prev: WizardState, fd: FormData): Pro
       const inspection = await inspectCaServerLocation({ fileNameRoot: fd.get("fileNameRoot"), directory: fd.get("directory") });
       return { data: { step: "details", inspection }, values };
     }
-    const result = await configureCaServer(formToInput(fd), { actor: admin.username, portalUrl: await portalUrl() });
-    return { ok: true, data: { step: "done", result } };
+    await configureCaServer(formToInput(fd), { actor: admin.username, portalUrl: await portalUrl() });
   } catch (e) {
     const state = toFormState<WizardData>(e, values);
     const step = intent === "next" ? "location" : "details";
@@ -64,6 +62,8 @@ export async function caServerWizardAction(prev: WizardState, fd: FormData): Pro
     }
     return { ...state, data: { step, inspection: prev.data?.inspection } };
   }
+  // The result page reads the message from the configuration, so it survives a reload.
+  redirect("/ca-server?configured=1");
 }
 
 export async function reinitializeAction(): Promise<void> {

@@ -47,6 +47,16 @@ export default async function CaServerPage({ searchParams }: { searchParams: Pro
   return (
     <div className="space-y-6">
       <PageHeader title="Local Certificate Authority server" breadcrumb={breadcrumb} description="This instance is configured as a Certificate Authority server." />
+      {sp.configured && view.resultMessage.length ? (
+        <Alert tone={view.resultMessage.some((l) => l.includes("could not be sent")) ? "warning" : "success"} title={view.resultMessage[0]}>
+          <pre className="mt-2 whitespace-pre-wrap break-all font-mono text-xs" data-testid="configure-message">
+            {view.resultMessage.slice(1).join("\n")}
+          </pre>
+          <p className="mt-3">
+            Store the private key on removable media that can be physically secured, and keep its password apart from it. Portcullis never stores the password: it is asked each time a certificate is issued.
+          </p>
+        </Alert>
+      ) : null}
       <Card title="Certificate Authority certificate">
         <DefinitionList
           items={[

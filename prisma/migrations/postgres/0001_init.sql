@@ -70,6 +70,7 @@ CREATE TABLE "CaServer" (
     "notAfter" TIMESTAMP(3) NOT NULL,
     "nextNumber" INTEGER NOT NULL DEFAULT 1,
     "configuredBy" TEXT,
+    "resultMessage" TEXT,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" TIMESTAMP(3) NOT NULL,
 

@@ -64,6 +64,7 @@ CREATE TABLE "CaServer" (
     "notAfter" DATETIME NOT NULL,
     "nextNumber" INTEGER NOT NULL DEFAULT 1,
     "configuredBy" TEXT,
+    "resultMessage" TEXT,
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" DATETIME NOT NULL
 );

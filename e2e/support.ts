@@ -1,0 +1,63 @@
+import { expect, type Page, type APIRequestContext } from "@playwright/test";
+import { execFileSync, spawnSync } from "node:child_process";
+import { ADMIN, MAIL_HTTP_PORT, SMTP_PORT } from "../playwright.config";
+
+export { ADMIN, SMTP_PORT };
+export const DATA_DIR = process.env.E2E_DATA_DIR!;
+
+export interface CaughtMail {
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export async function mailsTo(address: string): Promise<CaughtMail[]> {
+  const r = await fetch(`http://127.0.0.1:${MAIL_HTTP_PORT}/messages?to=${encodeURIComponent(address)}`);
+  return (await r.json()) as CaughtMail[];
+}
+
+export async function waitForMail(address: string, pred: (m: CaughtMail) => boolean = () => true): Promise<CaughtMail> {
+  let found: CaughtMail | undefined;
+  await expect.poll(async () => (found = (await mailsTo(address)).find(pred)) !== undefined, { timeout: 20_000 }).toBe(true);
+  return found!;
+}
+
+/** Navigates and waits until React has hydrated, so buttons with handlers respond. */
+export async function gotoReady(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.locator("html[data-hydrated=true]").waitFor({ state: "attached" });
+}
+
+export async function signIn(page: Page, username = ADMIN.username, password = ADMIN.password): Promise<void> {
+  await gotoReady(page, "/login");
+  await page.getByLabel("User name").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByText(`Signed in as ${username}`)).toBeVisible();
+}
+
+/** Reinitializes the CA server through the API if it is configured, so each test starts clean. */
+export async function resetCa(request: APIRequestContext): Promise<void> {
+  const token = await apiToken(request);
+  await request.delete("/api/v1/admin/ca", { headers: { authorization: `Bearer ${token}` } });
+}
+
+let cachedToken: string | undefined;
+export async function apiToken(request: APIRequestContext): Promise<string> {
+  if (cachedToken) return cachedToken;
+  const r = await request.post("/api/v1/auth/token", { data: { username: ADMIN.username, password: ADMIN.password, name: "e2e" } });
+  expect(r.status()).toBe(201);
+  cachedToken = (await r.json()).token as string;
+  return cachedToken;
+}
+
+export function openssl(args: string[], input?: string | Buffer): { status: number | null; out: string } {
+  const r = spawnSync("openssl", args, { input, encoding: "utf8" });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+export function opensslOk(args: string[], input?: string | Buffer): string {
+  return execFileSync("openssl", args, { input, encoding: "utf8" });
+}
