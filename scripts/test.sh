@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, installing what it needs first:
-#   npm packages (npm ci), Chromium and the PKI judges from Debian, the app build.
+#   npm packages (npm ci), Chromium, OpenSSL and PostgreSQL from Debian, the app build.
 # Ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,6 @@ fi
 need=()
 command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/chromium ] || need+=(chromium)
-command -v certtool >/dev/null || need+=(gnutls-bin)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -1,0 +1,86 @@
+import { test, expect } from "@playwright/test";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+// A second instance with no administrator: the first visit shows the set-up page.
+const PORT = 3109;
+const base = `http://127.0.0.1:${PORT}`;
+let server: ChildProcess;
+let dataDir: string;
+
+test.beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "portcullis-setup-"));
+  server = spawn("npx", ["next", "start", "-H", "127.0.0.1", "-p", String(PORT)], {
+    env: { ...process.env, PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_ADMIN_USER: "", PORTCULLIS_ADMIN_PASSWORD: "", NODE_ENV: "production" },
+    stdio: "ignore",
+    detached: true,
+  });
+  await expect
+    .poll(async () => {
+      try {
+        return (await fetch(`${base}/api/v1/health`)).status;
+      } catch {
+        return 0;
+      }
+    }, { timeout: 60_000 })
+    .toBe(200);
+});
+
+test.afterAll(async () => {
+  if (server.pid) process.kill(-server.pid, "SIGTERM");
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test("first visit creates the administrator; then the set-up page is gone", async ({ page }) => {
+  await page.goto(`${base}/ca-server`);
+  await expect(page).toHaveURL(`${base}/setup`);
+  await page.locator("html[data-hydrated=true]").waitFor({ state: "attached" });
+  await expect(page.getByRole("heading", { name: "Welcome to Portcullis" })).toBeVisible();
+  await page.screenshot({ path: "test-results/screenshots/setup.png", fullPage: true });
+
+  await page.getByLabel("Administrator user name").fill("root admin");
+  await page.getByLabel(/^Password/).fill("short");
+  await page.getByLabel(/^Confirm password/).fill("different");
+  await page.getByRole("button", { name: "Create administrator" }).click();
+  await expect(page.locator("#f-username-error")).toContainText("letters, digits");
+  await expect(page.locator("#f-password-error")).toHaveText("Use at least 10 characters");
+  await expect(page.locator("#f-passwordConfirm-error")).toHaveText("The passwords do not match");
+
+  await page.getByLabel("Administrator user name").fill("root");
+  await page.getByLabel(/^Password/).fill("a long enough password");
+  await page.getByLabel(/^Confirm password/).fill("a long enough password");
+  await page.getByRole("button", { name: "Create administrator" }).click();
+  await expect(page.getByText("Signed in as root")).toBeVisible();
+
+  await page.goto(`${base}/setup`);
+  await expect(page).toHaveURL(/\/$/); // signed in: /setup → /login → home
+  const fresh = await page.context().browser()!.newContext();
+  const other = await fresh.newPage();
+  await other.goto(`${base}/setup`);
+  await expect(other).toHaveURL(`${base}/login`);
+  await fresh.close();
+});
+
+test("repeated failed sign-ins are slowed down, then refused for a while", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/login`);
+  await page.locator("html[data-hydrated=true]").waitFor({ state: "attached" });
+  for (let i = 0; i < 5; i++) {
+    await page.getByLabel("User name").fill("root");
+    await page.getByLabel("Password").fill(`wrong password ${i}`);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("alert").filter({ hasText: "incorrect" })).toBeVisible();
+  }
+  // Even the right password is refused while the account is locked.
+  await page.getByLabel("User name").fill("root");
+  await page.getByLabel("Password").fill("a long enough password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Too many failed sign-ins" })).toContainText(/Try again in \d+ seconds/);
+  const api = await fetch(`${base}/api/v1/auth/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "root", password: "a long enough password" }) });
+  expect(api.status).toBe(429);
+  expect(Number(api.headers.get("retry-after"))).toBeGreaterThan(0);
+  await context.close();
+});
