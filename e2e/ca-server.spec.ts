@@ -149,3 +149,28 @@ test("the form can be completed with the keyboard alone", async ({ page }) => {
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("mode-notice")).toBeVisible();
 });
+
+test("an unreachable SMTP server does not undo the configuration; the mail waits and is shown", async ({ page }) => {
+  await signIn(page);
+  await gotoReady(page, "/ca-server");
+  await page.getByLabel(/File name root for Certificate Authority/).fill("NoMailCA");
+  await page.getByLabel(/Directory for Certificate Authority/).fill("e2e-nomail");
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByLabel(/^Password to Certificate Authority's Private Key file/).fill(KEY_PW);
+  await page.getByLabel(/^Confirm Password/).fill(KEY_PW);
+  await page.getByLabel("Common Name").fill("No Mail CA");
+  await page.getByLabel("SMTP server").fill("127.0.0.1");
+  await page.getByLabel("SMTP port").fill("9"); // nothing listens on the discard port here
+  await page.getByLabel(/administrator's email address/).fill("nomail@example.com");
+  await page.getByRole("button", { name: "Save" }).click();
+  const message = page.getByTestId("configure-message");
+  await expect(message).toContainText("Confirmation email to nomail@example.com could not be sent yet");
+  await expect(message).toContainText("queued and will be retried");
+  await expect(page.getByTestId("ca-sha1")).toBeVisible();
+  await expect(page.getByRole("link", { name: /E-mail\s*\d+ waiting/ })).toBeVisible();
+  await page.getByRole("link", { name: /E-mail/ }).click();
+  const row = page.getByRole("row", { name: /nomail@example.com/ });
+  await expect(row).toContainText("pending");
+  await expect(row).toContainText(/refused/i);
+  await page.screenshot({ path: "test-results/screenshots/mail-outbox.png", fullPage: true });
+});

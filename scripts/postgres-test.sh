@@ -53,10 +53,10 @@ fi
 
 as_server() {
   if [ "$(id -u)" = 0 ]; then
-    if command -v runuser >/dev/null; then runuser -u postgres -- "$@"
-    else su -s /bin/sh postgres -c "$(printf '%q ' "$@")"; fi
+    if command -v runuser >/dev/null; then runuser -u postgres -- "$@" 9>&-
+    else su -s /bin/sh postgres -c "$(printf '%q ' "$@")" 9>&-; fi
   else
-    "$@"
+    "$@" 9>&-
   fi
 }
 
@@ -87,7 +87,8 @@ remove_dir() {
   case "${1:-}" in /tmp/portcullis-pg-?*) rm -rf -- "$1" ;; *) ;; esac
 }
 
-# One start/stop at a time (two test runs starting together).
+# One start/stop at a time (two test runs starting together). The server must not inherit
+# the lock's descriptor (it would hold the lock for its lifetime): as_server closes fd 9.
 lock() {
   if command -v flock >/dev/null; then
     exec 9>"$STATE.lock"
@@ -170,7 +171,7 @@ EOF
   printf 'DIR=%s\nBIN=%s\nPORT=%s\n' "$DIR" "$BIN" "$PORT" > "$STATE.tmp"
   mv -f "$STATE.tmp" "$STATE"
   trap - EXIT
-  say "started PostgreSQL $("$BIN/postgres" --version | awk '{print $NF}') on 127.0.0.1:$PORT (data $DIR)"
+  say "started PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (data $DIR)"
 }
 
 cmd_stop() {

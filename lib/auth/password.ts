@@ -20,13 +20,31 @@ export async function hashPassword(password: string): Promise<string> {
   return ["scrypt", N, R, P, salt.toString("base64"), hash.toString("base64")].join("$");
 }
 
+/** Upper bound on the memory a stored hash may ask scrypt for (128·N·r bytes). */
+const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
+
+function decimal(s: string | undefined, min: number, max: number): number | null {
+  if (!s || !/^[0-9]{1,10}$/.test(s)) return null;
+  const v = Number(s);
+  return v >= min && v <= max ? v : null;
+}
+
+/**
+ * True when `password` matches `stored`. Anything that is not a well-formed scrypt hash
+ * with sane parameters verifies nothing: a truncated or empty key would otherwise compare
+ * equal to an equally short key derived from any password.
+ */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [kind, n, r, p, salt, hash] = stored.split("$");
-  if (kind !== "scrypt" || !salt || !hash) return false;
-  const expected = Buffer.from(hash, "base64");
-  const N2 = Number(n);
-  const R2 = Number(r);
-  const actual = await scrypt(password, Buffer.from(salt, "base64"), expected.length, { N: N2, r: R2, p: Number(p), maxmem: 128 * N2 * R2 * 2 });
+  const parts = stored.split("$");
+  if (parts.length !== 6 || parts[0] !== "scrypt") return false;
+  const n = decimal(parts[1], 2, 2 ** 24);
+  const r = decimal(parts[2], 1, 64);
+  const p = decimal(parts[3], 1, 16);
+  if (n === null || r === null || p === null || (n & (n - 1)) !== 0 || 128 * n * r > MAX_SCRYPT_MEMORY) return false;
+  const salt = Buffer.from(parts[4], "base64");
+  const expected = Buffer.from(parts[5], "base64");
+  if (salt.length < 8 || expected.length < 16 || expected.length > 64) return false;
+  const actual = await scrypt(password, salt, expected.length, { N: n, r, p, maxmem: 128 * n * r * 2 });
   return timingSafeEqual(actual, expected);
 }
 
@@ -41,9 +59,12 @@ export const MIN_PASSWORD_LENGTH = 10;
 
 /** Rules for administrator passwords; returns the message for the field, or null. */
 export function passwordProblem(password: string, username?: string): string | null {
-  if (password.length < MIN_PASSWORD_LENGTH) return `Use at least ${MIN_PASSWORD_LENGTH} characters`;
-  if (password.length > 1024) return "Use at most 1024 characters";
-  if (username && password.toLowerCase() === username.toLowerCase()) return "The password must differ from the user name";
+  // Counted as hashed: NFC, in code points (not UTF-16 units, so "e" + U+0301 is one character).
+  const nfc = password.normalize("NFC");
+  const length = [...nfc].length;
+  if (length < MIN_PASSWORD_LENGTH) return `Use at least ${MIN_PASSWORD_LENGTH} characters`;
+  if (length > 1024) return "Use at most 1024 characters";
+  if (username && nfc.toLowerCase() === username.normalize("NFC").toLowerCase()) return "The password must differ from the user name";
   return null;
 }
 

@@ -5,7 +5,7 @@
 import { getDb } from "../db/index.ts";
 import { AppError } from "../errors/app-error.ts";
 import { dummyHash, verifyPassword } from "./password.ts";
-import { clearFailures, lockedForSeconds, recordFailure } from "./throttle.ts";
+import { beginAttempt, clearFailures } from "./throttle.ts";
 import { createSession, type SessionAdmin } from "./sessions.ts";
 
 export interface SignInInput {
@@ -19,16 +19,14 @@ export async function verifyCredentials(input: SignInInput, now = new Date()): P
   const db = await getDb();
   const username = (input.username ?? "").trim();
   const keys = [`user:${username.toLowerCase()}`, ...(input.ip ? [`ip:${input.ip}`] : [])];
-  const wait = await lockedForSeconds(db, keys, now);
+  // Counted as a failure from here on; cleared below if the password is right.
+  const wait = await beginAttempt(db, keys, now);
   if (wait > 0) {
     throw new AppError("too_many_requests", `Too many failed sign-ins. Try again in ${wait} seconds.`, { retryAfterSeconds: wait });
   }
   const admin = username && username.length <= 64 ? await db.admin.findUnique({ where: { username } }) : null;
   const ok = await verifyPassword(input.password ?? "", admin?.passwordHash ?? (await dummyHash()));
-  if (!admin || !ok) {
-    await recordFailure(db, keys, now);
-    throw new AppError("unauthorized", "The user name or password is incorrect");
-  }
+  if (!admin || !ok) throw new AppError("unauthorized", "The user name or password is incorrect");
   await clearFailures(db, keys);
   await db.admin.update({ where: { id: admin.id }, data: { lastLoginAt: now } });
   return { id: admin.id, username: admin.username };

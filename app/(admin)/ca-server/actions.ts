@@ -1,6 +1,7 @@
 "use server";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
+import { revalidatePath } from "next/cache";
 import { inspectCaServerLocation, configureCaServer, type ConfigureCaInput, type LocationInspection } from "@/lib/ca/configure-server.ts";
 import { reinitializeCaServer } from "@/lib/ca/reinitialize-server.ts";
 import { requireAdminAction } from "@/app/_server/session.ts";
@@ -62,12 +63,15 @@ export async function caServerWizardAction(prev: WizardState, fd: FormData): Pro
     }
     return { ...state, data: { step, inspection: prev.data?.inspection } };
   }
-  // The result page reads the message from the configuration, so it survives a reload.
+  // The result page reads the message from the configuration, so it survives a reload;
+  // the whole layout is refreshed because the header counts mails waiting in the outbox.
+  revalidatePath("/", "layout");
   redirect("/ca-server?configured=1");
 }
 
 export async function reinitializeAction(): Promise<void> {
   await requireAdminAction();
   await reinitializeCaServer();
+  revalidatePath("/", "layout");
   redirect("/ca-server?reinitialized=1");
 }

@@ -6,5 +6,5 @@ import { requireAdminAction } from "@/app/_server/session.ts";
 export async function retryMailAction(fd: FormData): Promise<void> {
   await requireAdminAction();
   await retryNow(String(fd.get("id") ?? ""));
-  revalidatePath("/mail");
+  revalidatePath("/", "layout");
 }
