@@ -5,12 +5,13 @@
 #   bash scripts/postgres-test.sh status   exit 0 when it runs
 #   bash scripts/postgres-test.sh stop     stop it and delete its data directory
 # It listens on 127.0.0.1 only, port ${PORTCULLIS_TEST_PG_PORT:-55432}, with trust
-# authentication (loopback and its own socket directory only), and keeps its data in a
-# fresh /tmp/portcullis-pg-XXXXXX directory (cluster in data/, log in postgres.log) remembered in the state file
-# ${PORTCULLIS_TEST_PG_STATE:-/tmp/portcullis-pg.state}. Role `portcullis` (LOGIN
-# CREATEDB) owns database `portcullis`. Installs Debian's `postgresql` when no server
-# binaries are found. PostgreSQL refuses to run as root: as root the server runs as the
-# `postgres` user; otherwise as the calling user.
+# authentication (loopback and its own socket directory only). Its files live in a fresh
+# /tmp/portcullis-pg-XXXXXX directory (cluster in data/, with the unix socket; log in
+# postgres.log), remembered in ${PORTCULLIS_TEST_PG_STATE:-/tmp/portcullis-pg.state}.
+# Role `portcullis` (LOGIN CREATEDB) owns database `portcullis`. Installs Debian's
+# `postgresql` (apt-get, with sudo when not root) when no server binaries are found.
+# PostgreSQL refuses to run as root: as root the server runs as the `postgres` user,
+# otherwise as the calling user.
 set -euo pipefail
 
 PORT="${PORTCULLIS_TEST_PG_PORT:-55432}"
@@ -80,7 +81,9 @@ load_state() {
 running() {
   load_state || return 1
   [ -d "$DIR" ] && [ -x "$BIN/pg_ctl" ] || return 1
-  as_server "$BIN/pg_ctl" status -D "$DIR/data" >/dev/null 2>&1
+  as_server "$BIN/pg_ctl" status -D "$DIR/data" >/dev/null 2>&1 || return 1
+  # A postmaster killed hard can look alive to pg_ctl for a moment: ask the server itself.
+  "$BIN/pg_isready" -q -h 127.0.0.1 -p "$SPORT" -t 3 >/dev/null 2>&1
 }
 
 remove_dir() {
@@ -107,7 +110,8 @@ cmd_start() {
     return 0
   fi
   if load_state; then
-    say "removing stale state (server in $DIR is not running)"
+    say "removing stale state (server in $DIR is not answering)"
+    [ -x "$BIN/pg_ctl" ] && as_server "$BIN/pg_ctl" stop -D "$DIR/data" -m immediate -w -t 10 >/dev/null 2>&1 || true
     remove_dir "$DIR"
   fi
   rm -f "$STATE"
@@ -120,7 +124,7 @@ cmd_start() {
   fi
   id "$RUN_AS" >/dev/null 2>&1 || die "user '$RUN_AS' does not exist (the postgresql package creates it)"
 
-  if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -t 2 >/dev/null 2>&1; then
+  if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     die "something already listens on 127.0.0.1:$PORT and it is not this script's server: stop it or set PORTCULLIS_TEST_PG_PORT"
   fi
 

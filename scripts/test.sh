@@ -23,6 +23,16 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 status=0
+echo "== PostgreSQL test server"
+if bash scripts/postgres-test.sh start; then
+  PORTCULLIS_TEST_POSTGRES_URL=$(bash scripts/postgres-test.sh url) || status=1
+  export PORTCULLIS_TEST_POSTGRES_URL
+  trap 'bash "$ROOT/scripts/postgres-test.sh" stop' EXIT
+else
+  echo "PostgreSQL test server did not start: the PostgreSQL tests will be skipped"
+  status=1
+fi
+
 echo "== type check"
 npx tsc --noEmit -p tsconfig.json || status=1
 

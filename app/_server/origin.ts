@@ -22,9 +22,14 @@ export function checkSameOrigin(headers: Headers, requestUrl: string): void {
   if (!site) throw new AppError("forbidden", "Cross-site request refused: send an Origin header or use an API token");
 }
 
+/**
+ * The caller's address as the nearest hop saw it: the last X-Forwarded-For entry (a
+ * reverse proxy appends the address it received from; Next.js sets it from the socket
+ * when absent). Used for sign-in backoff, never for authorization.
+ */
 export function clientIp(headers: Headers): string | null {
   const fwd = headers.get("x-forwarded-for");
-  if (fwd) return fwd.split(",")[0].trim().slice(0, 64) || null;
+  if (fwd) return fwd.split(",").at(-1)!.trim().slice(0, 64) || null;
   return headers.get("x-real-ip")?.slice(0, 64) ?? null;
 }
 
