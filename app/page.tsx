@@ -77,7 +77,7 @@ export default async function HomePage() {
                     </Link>
                   ) : (
                     <span className="font-medium text-slate-500">
-                      {t.title} <span className="ml-1 rounded bg-slate-100 px-1.5 py-0.5 text-xs font-normal text-slate-600">not yet available</span>
+                      {t.title} <span className="ml-1 whitespace-nowrap rounded bg-slate-100 px-1.5 py-0.5 text-xs font-normal text-slate-600">not yet available</span>
                     </span>
                   )}
                   <p className="text-xs text-slate-600">{t.description}</p>

@@ -41,12 +41,28 @@ export async function createFirstAdmin(input: NewAdminInput): Promise<{ id: stri
   const db = await getDb();
   const passwordHash = await hashPassword(input.password);
   const username = input.username.trim();
-  return db.$transaction(async (tx) => {
-    if ((await tx.admin.count()) > 0) throw new AppError("conflict", "An administrator already exists; sign in instead");
-    const id = randomUUID();
-    await tx.admin.create({ data: { id, username, passwordHash } });
-    return { id, username };
-  });
+  const conflict = () => new AppError("conflict", "An administrator already exists; sign in instead");
+  // Serializable: under PostgreSQL's default READ COMMITTED, parallel calls would all count
+  // zero and all insert. A transaction that loses the race fails with P2034 and is retried,
+  // and then sees the winner's row.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.$transaction(
+        async (tx) => {
+          if ((await tx.admin.count()) > 0) throw conflict();
+          const id = randomUUID();
+          await tx.admin.create({ data: { id, username, passwordHash } });
+          return { id, username };
+        },
+        { isolationLevel: "Serializable" },
+      );
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === "P2002") throw conflict(); // the same name inserted in parallel
+      if (code === "P2034" && attempt < 5) continue;
+      throw e;
+    }
+  }
 }
 
 /** Creates the administrator named by the environment if there is none yet. */

@@ -3,12 +3,12 @@ import { requireAdminPage } from "@/app/_server/session.ts";
 import { listOutbox } from "@/lib/mail/outbox.ts";
 import { PageHeader, Card } from "@/components/ui/card";
 import { SubmitButton } from "@/components/ui/button";
+import { DataTable, utcMinute } from "@/components/ui/table";
 import { retryMailAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "E-mail" };
 export const dynamic = "force-dynamic";
 
-const fmt = (d: Date | null | undefined) => (d ? d.toISOString().slice(0, 16).replace("T", " ") + " UTC" : "—");
 const tone: Record<string, string> = {
   sent: "bg-emerald-100 text-emerald-900",
   pending: "bg-amber-100 text-amber-900",
@@ -23,53 +23,37 @@ export default async function MailPage() {
     <div className="space-y-6">
       <PageHeader title="E-mail" description="Every notification goes through this outbox. A message the SMTP server did not accept stays here and is retried with growing delays; the business action it reports on is never undone." />
       <Card title="Recent messages">
-        {rows.length === 0 ? (
-          <p className="text-sm text-slate-600">No e-mail has been sent yet.</p>
-        ) : (
-          <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
-              <thead className="text-xs uppercase text-slate-500">
-                <tr>
-                  <th scope="col" className="py-2 pr-4">Status</th>
-                  <th scope="col" className="py-2 pr-4">To</th>
-                  <th scope="col" className="py-2 pr-4">Subject</th>
-                  <th scope="col" className="py-2 pr-4">Queued</th>
-                  <th scope="col" className="py-2 pr-4">Attempts</th>
-                  <th scope="col" className="py-2">Details</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {rows.map((m) => (
-                  <tr key={m.id} className="align-top">
-                    <td className="py-2 pr-4">
-                      <span className={`rounded-full px-2 py-0.5 text-xs font-semibold ${tone[m.status] ?? ""}`}>{m.status}</span>
-                    </td>
-                    <td className="py-2 pr-4 break-all">{m.toAddress}</td>
-                    <td className="py-2 pr-4">{m.subject}</td>
-                    <td className="py-2 pr-4 whitespace-nowrap">{fmt(m.createdAt)}</td>
-                    <td className="py-2 pr-4">{m.attempts}</td>
-                    <td className="py-2">
-                      {m.status === "sent" ? (
-                        `Sent ${fmt(m.sentAt)}`
-                      ) : (
-                        <div className="space-y-2">
-                          {m.lastError ? <p className="text-xs text-red-800">{m.lastError}</p> : null}
-                          {m.status !== "sending" ? <p className="text-xs text-slate-600">Next attempt {fmt(m.nextAttemptAt)}</p> : null}
-                          <form action={retryMailAction}>
-                            <input type="hidden" name="id" value={m.id} />
-                            <SubmitButton variant="secondary" pendingText="Sending…">
-                              Retry now
-                            </SubmitButton>
-                          </form>
-                        </div>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          columns={["Status", "To", "Subject", "Queued", "Attempts", "Details"]}
+          empty="No e-mail has been sent yet."
+          rows={rows.map((m) => (
+            <tr key={m.id} className="align-top">
+              <td className="py-2 pr-4">
+                <span className={`rounded-full px-2 py-0.5 text-xs font-semibold ${tone[m.status] ?? ""}`}>{m.status}</span>
+              </td>
+              <td className="py-2 pr-4 break-all">{m.toAddress}</td>
+              <td className="py-2 pr-4">{m.subject}</td>
+              <td className="py-2 pr-4 whitespace-nowrap">{utcMinute(m.createdAt)}</td>
+              <td className="py-2 pr-4">{m.attempts}</td>
+              <td className="py-2">
+                {m.status === "sent" ? (
+                  `Sent ${utcMinute(m.sentAt)}`
+                ) : (
+                  <div className="space-y-2">
+                    {m.lastError ? <p className="text-xs text-red-800">{m.lastError}</p> : null}
+                    {m.status !== "sending" ? <p className="text-xs text-slate-600">Next attempt {utcMinute(m.nextAttemptAt)}</p> : null}
+                    <form action={retryMailAction}>
+                      <input type="hidden" name="id" value={m.id} />
+                      <SubmitButton variant="secondary" pendingText="Sending…">
+                        Retry now
+                      </SubmitButton>
+                    </form>
+                  </div>
+                )}
+              </td>
+            </tr>
+          ))}
+        />
       </Card>
     </div>
   );

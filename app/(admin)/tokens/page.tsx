@@ -3,13 +3,13 @@ import { requireAdminPage } from "@/app/_server/session.ts";
 import { listApiTokens } from "@/lib/auth/api-tokens.ts";
 import { PageHeader, Card } from "@/components/ui/card";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
+import { DataTable, utcMinute } from "@/components/ui/table";
 import { CreateTokenForm } from "@/components/tokens/create-token-form";
 import { createTokenAction, revokeTokenAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "API tokens" };
 export const dynamic = "force-dynamic";
 
-const fmt = (d: Date | null) => (d ? d.toISOString().slice(0, 16).replace("T", " ") + " UTC" : "—");
 
 export default async function TokensPage() {
   const admin = await requireAdminPage("/tokens");
@@ -21,49 +21,33 @@ export default async function TokensPage() {
         <CreateTokenForm action={createTokenAction} />
       </Card>
       <Card title="Your tokens">
-        {tokens.length === 0 ? (
-          <p className="text-sm text-slate-600">No tokens yet.</p>
-        ) : (
-          <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
-              <thead className="text-xs uppercase text-slate-500">
-                <tr>
-                  <th scope="col" className="py-2 pr-4">Name</th>
-                  <th scope="col" className="py-2 pr-4">Token</th>
-                  <th scope="col" className="py-2 pr-4">Created</th>
-                  <th scope="col" className="py-2 pr-4">Last used</th>
-                  <th scope="col" className="py-2 pr-4">Expires</th>
-                  <th scope="col" className="py-2">Status</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {tokens.map((t) => {
-                  const expired = t.expiresAt && t.expiresAt <= new Date();
-                  return (
-                    <tr key={t.id}>
-                      <td className="py-2 pr-4 font-medium">{t.name}</td>
-                      <td className="py-2 pr-4 font-mono text-xs">{t.prefix}…</td>
-                      <td className="py-2 pr-4">{fmt(t.createdAt)}</td>
-                      <td className="py-2 pr-4">{fmt(t.lastUsedAt)}</td>
-                      <td className="py-2 pr-4">{t.expiresAt ? fmt(t.expiresAt) : "Never"}</td>
-                      <td className="py-2">
-                        {t.revokedAt ? (
-                          <span className="text-slate-500">Revoked {fmt(t.revokedAt)}</span>
-                        ) : expired ? (
-                          <span className="text-slate-500">Expired</span>
-                        ) : (
-                          <ConfirmDialog trigger="Revoke" title={`Revoke the token “${t.name}”?`} confirmLabel="Revoke token" pendingLabel="Revoking…" action={revokeTokenAction} hidden={{ id: t.id }}>
-                            Scripts using this token will be refused from now on. This cannot be undone.
-                          </ConfirmDialog>
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          columns={["Name", "Token", "Created", "Last used", "Expires", "Status"]}
+          empty="No tokens yet."
+          rows={tokens.map((t) => {
+            const expired = t.expiresAt && t.expiresAt <= new Date();
+            return (
+              <tr key={t.id}>
+                <td className="py-2 pr-4 font-medium">{t.name}</td>
+                <td className="py-2 pr-4 font-mono text-xs">{t.prefix}…</td>
+                <td className="py-2 pr-4">{utcMinute(t.createdAt)}</td>
+                <td className="py-2 pr-4">{utcMinute(t.lastUsedAt)}</td>
+                <td className="py-2 pr-4">{t.expiresAt ? utcMinute(t.expiresAt) : "Never"}</td>
+                <td className="py-2">
+                  {t.revokedAt ? (
+                    <span className="text-slate-500">Revoked {utcMinute(t.revokedAt)}</span>
+                  ) : expired ? (
+                    <span className="text-slate-500">Expired</span>
+                  ) : (
+                    <ConfirmDialog trigger="Revoke" title={`Revoke the token “${t.name}”?`} confirmLabel="Revoke token" pendingLabel="Revoking…" action={revokeTokenAction} hidden={{ id: t.id }}>
+                      Scripts using this token will be refused from now on. This cannot be undone.
+                    </ConfirmDialog>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        />
       </Card>
     </div>
   );
