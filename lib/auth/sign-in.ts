@@ -18,7 +18,8 @@ export interface SignInInput {
 export async function verifyCredentials(input: SignInInput, now = new Date()): Promise<SessionAdmin> {
   const db = await getDb();
   const username = (input.username ?? "").trim();
-  const keys = [`user:${username.toLowerCase()}`, ...(input.ip ? [`ip:${input.ip}`] : [])];
+  // Bounded keys: an attacker inventing user names cannot grow a row without limit.
+  const keys = [`user:${username.toLowerCase().slice(0, 65)}`, ...(input.ip ? [`ip:${input.ip.slice(0, 64)}`] : [])];
   // Counted as a failure from here on; cleared below if the password is right.
   const wait = await beginAttempt(db, keys, now);
   if (wait > 0) {

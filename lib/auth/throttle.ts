@@ -77,7 +77,7 @@ async function claimAttempt(db: Db, key: string, now: Date): Promise<number> {
   return 1; // extreme contention: refuse rather than let the attempt through uncounted
 }
 
-/** Counts one failure on each key (for callers that check before counting). */
+/** Counts one failure on each key after the fact (beginAttempt counts up front instead). */
 export async function recordFailure(db: Db, keys: string[], now = new Date()): Promise<void> {
   for (const key of keys) {
     const row = await db.loginThrottle.upsert({
