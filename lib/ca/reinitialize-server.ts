@@ -18,6 +18,8 @@ export async function reinitializeCaServer(): Promise<ReinitializeResult> {
   return db.$transaction(async (tx) => {
     const c = await tx.caServer.findUnique({ where: { id: 1 }, select: { directory: true, fileNameRoot: true } });
     if (!c) throw new AppError("not_configured", "The Certificate Authority server is not configured");
+    await tx.certificate.deleteMany();
+    await tx.certificateRequest.deleteMany();
     await tx.caServer.delete({ where: { id: 1 } });
     const p = serverFilePaths(c.directory, c.fileNameRoot);
     return {

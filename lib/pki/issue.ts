@@ -2,7 +2,7 @@ import { createHash, type KeyObject } from "node:crypto";
 import { AppError } from "../errors/app-error.ts";
 import { toBuffer } from "./bytes.ts";
 import { isCaCertificate } from "./certificates.ts";
-import { derChildren, isDnsName, parseIpAddress, formatIpAddress, readDer, sanExtension, type ParsedCsr, type San } from "./csr.ts";
+import { derChildren, formatIpAddress, isDnsName, parseIpAddress, readDer, sanExtension, type ParsedCsr, type San } from "./csr.ts";
 import { fingerprints } from "./fingerprint.ts";
 import { importSigningKey, keyMatchesCertificate } from "./keys.ts";
 import { derToPem } from "./pem.ts";

@@ -1,0 +1,120 @@
+/** Issued certificates: search and download, for developers (browser or curl). */
+import { getDb } from "../db/index.ts";
+import { AppError } from "../errors/app-error.ts";
+import { pemToDer } from "../pki/pem.ts";
+
+export interface CertificateView {
+  number: number;
+  serial: string;
+  subject: string;
+  issuer: string;
+  usage: string;
+  hostname: string | null;
+  instance: string | null;
+  filename: string;
+  notBefore: string;
+  notAfter: string;
+  sha1Fingerprint: string;
+  sha256Fingerprint: string;
+  status: string;
+}
+
+type Row = {
+  number: number;
+  serial: string;
+  subject: string;
+  issuer: string;
+  usage: string;
+  hostname: string | null;
+  instance: string | null;
+  filename: string;
+  notBefore: Date;
+  notAfter: Date;
+  sha1Fingerprint: string;
+  sha256Fingerprint: string;
+  status: string;
+};
+
+const SELECT = { number: true, serial: true, subject: true, issuer: true, usage: true, hostname: true, instance: true, filename: true, notBefore: true, notAfter: true, sha1Fingerprint: true, sha256Fingerprint: true, status: true } as const;
+
+export function toCertificateView(r: Row): CertificateView {
+  return { ...r, notBefore: r.notBefore.toISOString(), notAfter: r.notAfter.toISOString() };
+}
+
+/** Serial search terms: upper-case hex without colons; decimal digits are also read as a decimal serial. */
+export function serialCandidates(input: string): string[] {
+  const s = input.trim().replace(/^0x/i, "");
+  if (!s) return [];
+  const out = new Set<string>();
+  const hex = s.replace(/[:\s]/g, "").toUpperCase();
+  if (/^[0-9A-F]+$/.test(hex)) out.add(hex.replace(/^0+(?=.)/, ""));
+  if (/^\d+$/.test(s) && s.length <= 60) {
+    let h = BigInt(s).toString(16).toUpperCase();
+    if (h.length % 2) h = "0" + h;
+    out.add(h.replace(/^0+(?=.)/, ""));
+  }
+  return [...out];
+}
+
+export interface CertificateQuery {
+  serial?: string | null;
+  number?: string | number | null;
+  hostname?: string | null;
+  instance?: string | null;
+  filename?: string | null;
+  cursor?: string | null;
+  take?: number;
+}
+
+/** Lists certificates matching every given filter, by number, keyset-paginated. */
+export async function searchCertificates(q: CertificateQuery): Promise<{ items: CertificateView[]; nextCursor: string | null }> {
+  const take = Math.min(Math.max(q.take ?? 50, 1), 200);
+  const where: Record<string, unknown> = {};
+  if (q.number != null && String(q.number).trim() !== "") {
+    const n = Number(String(q.number).trim());
+    if (!Number.isInteger(n) || n < 1) throw new AppError("bad_request", "number must be a positive whole number");
+    where.number = n;
+  }
+  if (q.serial?.trim()) {
+    const c = serialCandidates(q.serial);
+    if (c.length === 0) throw new AppError("bad_request", "serial must be hexadecimal (colons allowed) or decimal");
+    // Stored serials have no leading zero octet beyond what DER needs; compare both forms.
+    where.serial = { in: c.flatMap((x) => [x, x.length % 2 ? "0" + x : x]) };
+  }
+  for (const k of ["hostname", "instance", "filename"] as const) {
+    const v = q[k]?.trim();
+    if (v) where[k] = v;
+  }
+  let after = 0;
+  if (q.cursor) {
+    after = Number(q.cursor);
+    if (!Number.isInteger(after) || after < 0) throw new AppError("bad_request", "Unknown cursor: pass back the nextCursor of a previous page");
+  }
+  const db = await getDb();
+  const rows = await db.certificate.findMany({ where: { ...where, number: where.number ?? { gt: after } }, select: SELECT, orderBy: { number: "asc" }, take: take + 1 });
+  const more = rows.length > take;
+  const items = rows.slice(0, take);
+  return { items: items.map(toCertificateView), nextCursor: more ? String(items.at(-1)!.number) : null };
+}
+
+export async function getCertificate(number: number): Promise<CertificateView & { pem: string }> {
+  if (!Number.isInteger(number) || number < 1) throw new AppError("not_found", "No such certificate");
+  const db = await getDb();
+  const r = await db.certificate.findUnique({ where: { number }, select: { ...SELECT, pem: true } });
+  if (!r) throw new AppError("not_found", `No certificate number ${number}`);
+  return { ...toCertificateView(r), pem: r.pem };
+}
+
+export type CertificateFormat = "pem" | "der" | "chain";
+
+/** The certificate file in the asked format, with a file name that says what it is. */
+export async function certificateFile(number: number, format: string): Promise<{ body: Uint8Array | string; contentType: string; filename: string }> {
+  if (format !== "pem" && format !== "der" && format !== "chain") throw new AppError("bad_request", "format must be pem, der or chain");
+  const c = await getCertificate(number);
+  if (format === "der") return { body: new Uint8Array(pemToDer(c.pem, "CERTIFICATE")), contentType: "application/pkix-cert", filename: `${c.filename}.der` };
+  if (format === "pem") return { body: c.pem, contentType: "application/x-pem-file", filename: `${c.filename}.cer` };
+  const db = await getDb();
+  const ca = await db.caServer.findUnique({ where: { id: 1 }, select: { certificatePem: true } });
+  if (!ca) throw new AppError("not_configured", "The CA certificate is not available: the CA server was reinitialized");
+  return { body: c.pem + ca.certificatePem, contentType: "application/x-pem-file", filename: `${c.filename}-chain.pem` };
+}

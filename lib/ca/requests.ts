@@ -1,0 +1,226 @@
+/**
+ * The certificate signing request queue of the CA server: submit (anyone), read one
+ * (anyone holding its id), list the pending ones and delete (administrators).
+ */
+import { randomUUID } from "node:crypto";
+import { getDb, type Db } from "../db/index.ts";
+import { AppError, type FieldErrors } from "../errors/app-error.ts";
+import { env } from "../env.ts";
+import { parseCsr, sanToString, type ParsedCsr } from "../pki/csr.ts";
+import { enqueueMail, deliverMail } from "../mail/outbox.ts";
+import { requestReceivedEmail } from "../mail/templates/request-received.ts";
+import { fileNameRootProblem } from "./file-name-root.ts";
+import { emailProblem, HOST_PATTERN, str } from "./validation.ts";
+import { portalBase, requireCaServer, smtpOf } from "./server-context.ts";
+
+export type RequestStatus = "pending" | "issued" | "deleted";
+
+export interface RequestView {
+  id: string;
+  status: RequestStatus;
+  subject: string;
+  contact: { name: string; phone: string | null; email: string | null };
+  hostname: string | null;
+  instance: string | null;
+  filename: string;
+  sha1Fingerprint: string;
+  sha256Fingerprint: string;
+  receivedAt: string;
+  certificateNumber?: number;
+}
+
+export interface SubmitRequestInput {
+  csr?: unknown;
+  contact?: { name?: unknown; phone?: unknown; email?: unknown } | null;
+  hostname?: unknown;
+  instance?: unknown;
+  filename?: unknown;
+}
+
+type Row = Awaited<ReturnType<Db["certificateRequest"]["findUniqueOrThrow"]>>;
+
+export function toRequestView(r: Row): RequestView {
+  const v: RequestView = {
+    id: r.id,
+    status: r.status as RequestStatus,
+    subject: r.subject,
+    contact: { name: r.contactName, phone: r.contactPhone, email: r.contactEmail },
+    hostname: r.hostname,
+    instance: r.instance,
+    filename: r.filename,
+    sha1Fingerprint: r.sha1Fingerprint,
+    sha256Fingerprint: r.sha256Fingerprint,
+    receivedAt: r.receivedAt.toISOString(),
+  };
+  if (r.certificateNumber != null) v.certificateNumber = r.certificateNumber;
+  return v;
+}
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const PHONE = /^[0-9+()./ x-]{3,40}$/i;
+const INSTANCE = /^[A-Za-z0-9][A-Za-z0-9 ._:-]{0,63}$/;
+
+function optional(v: unknown): string | null {
+  const s = str(v).trim();
+  return s ? s : null;
+}
+
+/** Validates the fields around the CSR; returns them trimmed, or throws every problem at once. */
+export function validateRequestFields(input: SubmitRequestInput): { contactName: string; contactPhone: string | null; contactEmail: string | null; hostname: string | null; instance: string | null; filename: string } {
+  const errors: FieldErrors = {};
+  if (input.contact != null && (typeof input.contact !== "object" || Array.isArray(input.contact))) errors.contact = "contact must be an object with name, phone and email";
+  const c = (input.contact ?? {}) as NonNullable<SubmitRequestInput["contact"]>;
+  const contactName = str(c.name).trim();
+  if (!contactName) errors["contact.name"] = "Enter the technical contact's name";
+  else if (contactName.length > 128 || CONTROL.test(contactName)) errors["contact.name"] = "Use at most 128 characters, without control characters";
+  const contactPhone = optional(c.phone);
+  if (contactPhone && !PHONE.test(contactPhone)) errors["contact.phone"] = "Enter a phone number of digits, spaces and + ( ) . - x";
+  const contactEmail = optional(c.email);
+  const ep = emailProblem(contactEmail, false);
+  if (ep) errors["contact.email"] = ep;
+  const hostname = optional(input.hostname);
+  if (hostname && (hostname.length > 253 || !HOST_PATTERN.test(hostname))) errors.hostname = "Enter a host name such as server1.example.com";
+  const instance = optional(input.instance);
+  if (instance && !INSTANCE.test(instance)) errors.instance = "Use up to 64 letters, digits, spaces and . _ : -";
+  const filename = str(input.filename).trim();
+  const fp = fileNameRootProblem(filename);
+  if (fp) errors.filename = fp;
+  if (Object.keys(errors).length) throw AppError.validation(errors);
+  return { contactName, contactPhone, contactEmail: contactEmail, hostname, instance, filename };
+}
+
+/** Submits a CSR to the queue. The administrator is e-mailed; the fingerprint is returned to read back. */
+export async function submitRequest(input: SubmitRequestInput, opts: { ip?: string | null; portalUrl?: string; now?: Date } = {}): Promise<RequestView> {
+  const fields = validateRequestFields(input);
+  if (typeof input.csr !== "string" && !(input.csr instanceof Uint8Array)) throw new AppError("validation_failed", "Send the CSR as PEM text", { field: "csr" });
+  const csr = await parseCsr(input.csr, "csr");
+  const db = await getDb();
+  const base = portalBase(opts.portalUrl ?? env().PORTCULLIS_PUBLIC_URL);
+  const now = opts.now ?? new Date();
+  const id = randomUUID();
+  let mailId: string | null = null;
+  let row: Row;
+  try {
+    row = await db.$transaction(async (tx) => {
+      const ca = await requireCaServer(tx);
+      const created = await tx.certificateRequest.create({
+        data: {
+          id,
+          status: "pending",
+          csrPem: csr.pem,
+          subject: csr.subject,
+          commonName: csr.commonName,
+          sans: JSON.stringify(csr.sans.map(sanToString)),
+          keyLabel: csr.publicKey.label,
+          sha1Fingerprint: csr.sha1Fingerprint,
+          sha256Fingerprint: csr.sha256Fingerprint,
+          ...fields,
+          receivedAt: now,
+          submitterIp: opts.ip?.slice(0, 64) ?? null,
+          pendingKey: csr.sha256Fingerprint,
+        },
+      });
+      const smtp = smtpOf(ca);
+      if (smtp) {
+        const mail = requestReceivedEmail({
+          subject: csr.subject,
+          filename: fields.filename,
+          contact: { name: fields.contactName, phone: fields.contactPhone, email: fields.contactEmail },
+          hostname: fields.hostname,
+          instance: fields.instance,
+          sha1Fingerprint: csr.sha1Fingerprint,
+          sha256Fingerprint: csr.sha256Fingerprint,
+          processUrl: base ? `${base}/ca-server/requests/${id}` : undefined,
+        });
+        mailId = await enqueueMail(tx, { kind: "request-received", to: ca.adminEmail, ...mail, smtp });
+      }
+      return created;
+    });
+  } catch (e) {
+    if (isUniqueViolation(e)) {
+      const existing = await db.certificateRequest.findUnique({ where: { pendingKey: csr.sha256Fingerprint }, select: { id: true } });
+      throw new AppError("conflict", `This Certificate Signing Request is already waiting in the queue${existing ? ` (request ${existing.id})` : ""}`, { field: "csr" });
+    }
+    throw e;
+  }
+  if (mailId) void deliverMail(mailId).catch(() => undefined);
+  return toRequestView(row);
+}
+
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  const msg = e instanceof Error ? e.message : "";
+  return code === "P2002" || /Unique constraint failed|UNIQUE constraint failed|duplicate key value/i.test(msg);
+}
+
+export async function getRequest(id: string): Promise<RequestView> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError("not_found", "No such request");
+  const db = await getDb();
+  const r = await db.certificateRequest.findUnique({ where: { id } });
+  if (!r) throw new AppError("not_found", "No such request");
+  return toRequestView(r);
+}
+
+export interface RequestDetails extends RequestView {
+  csrPem: string;
+  csr: ParsedCsr;
+  processedAt: string | null;
+  processedBy: string | null;
+}
+
+/** One request with its CSR decoded, for the Process page. */
+export async function getRequestDetails(id: string): Promise<RequestDetails> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError("not_found", "No such request");
+  const db = await getDb();
+  const r = await db.certificateRequest.findUnique({ where: { id } });
+  if (!r) throw new AppError("not_found", "No such request");
+  return { ...toRequestView(r), csrPem: r.csrPem, csr: await parseCsr(r.csrPem), processedAt: r.processedAt?.toISOString() ?? null, processedBy: r.processedBy };
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+  total: number;
+}
+
+function encodeCursor(receivedAt: Date, id: string): string {
+  return Buffer.from(`${receivedAt.toISOString()}|${id}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { receivedAt: Date; id: string } {
+  const [iso, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
+  const receivedAt = new Date(iso ?? "");
+  if (!id || Number.isNaN(receivedAt.getTime())) throw new AppError("bad_request", "Unknown cursor: pass back the nextCursor of a previous page");
+  return { receivedAt, id };
+}
+
+/** The pending queue, oldest first (newest last), keyset-paginated. */
+export async function listPendingRequests(opts: { cursor?: string | null; take?: number } = {}): Promise<Page<RequestView>> {
+  const take = Math.min(Math.max(opts.take ?? 50, 1), 200);
+  const db = await getDb();
+  const after = opts.cursor ? decodeCursor(opts.cursor) : null;
+  const where = {
+    status: "pending",
+    ...(after ? { OR: [{ receivedAt: { gt: after.receivedAt } }, { receivedAt: after.receivedAt, id: { gt: after.id } }] } : {}),
+  };
+  const [rows, total] = await Promise.all([
+    db.certificateRequest.findMany({ where, orderBy: [{ receivedAt: "asc" }, { id: "asc" }], take: take + 1 }),
+    db.certificateRequest.count({ where: { status: "pending" } }),
+  ]);
+  const more = rows.length > take;
+  const items = rows.slice(0, take);
+  const last = items.at(-1);
+  return { items: items.map(toRequestView), nextCursor: more && last ? encodeCursor(last.receivedAt, last.id) : null, total };
+}
+
+/** Deletes (rejects) a pending request; it stays in the record as deleted. */
+export async function deleteRequest(id: string, actor: string, now = new Date()): Promise<RequestView> {
+  const db = await getDb();
+  const r = await db.certificateRequest.updateMany({ where: { id, status: "pending" }, data: { status: "deleted", pendingKey: null, processedAt: now, processedBy: actor } });
+  if (r.count === 0) {
+    const existing = await db.certificateRequest.findUnique({ where: { id }, select: { status: true } });
+    if (!existing) throw new AppError("not_found", "No such request");
+    throw new AppError("conflict", `The request was already ${existing.status}`);
+  }
+  return getRequest(id);
+}

@@ -1,0 +1,78 @@
+-- CreateTable
+CREATE TABLE "CertificateRequest" (
+    "id" TEXT NOT NULL,
+    "status" TEXT NOT NULL DEFAULT 'pending',
+    "csrPem" TEXT NOT NULL,
+    "subject" TEXT NOT NULL,
+    "commonName" TEXT,
+    "sans" TEXT NOT NULL DEFAULT '[]',
+    "keyLabel" TEXT NOT NULL,
+    "sha1Fingerprint" TEXT NOT NULL,
+    "sha256Fingerprint" TEXT NOT NULL,
+    "contactName" TEXT NOT NULL,
+    "contactPhone" TEXT,
+    "contactEmail" TEXT,
+    "hostname" TEXT,
+    "instance" TEXT,
+    "filename" TEXT NOT NULL,
+    "receivedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "submitterIp" TEXT,
+    "pendingKey" TEXT,
+    "processedAt" TIMESTAMP(3),
+    "processedBy" TEXT,
+    "certificateNumber" INTEGER,
+
+    CONSTRAINT "CertificateRequest_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "Certificate" (
+    "number" INTEGER NOT NULL,
+    "serial" TEXT NOT NULL,
+    "requestId" TEXT NOT NULL,
+    "subject" TEXT NOT NULL,
+    "issuer" TEXT NOT NULL,
+    "usage" TEXT NOT NULL,
+    "hostname" TEXT,
+    "instance" TEXT,
+    "filename" TEXT NOT NULL,
+    "commonName" TEXT,
+    "notBefore" TIMESTAMP(3) NOT NULL,
+    "notAfter" TIMESTAMP(3) NOT NULL,
+    "sha1Fingerprint" TEXT NOT NULL,
+    "sha256Fingerprint" TEXT NOT NULL,
+    "pem" TEXT NOT NULL,
+    "status" TEXT NOT NULL DEFAULT 'valid',
+    "contactName" TEXT NOT NULL,
+    "contactEmail" TEXT,
+    "issuedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "issuedBy" TEXT NOT NULL,
+    "verifiedBy" TEXT NOT NULL,
+    "verifiedAt" TIMESTAMP(3) NOT NULL,
+    "verifiedChannel" TEXT NOT NULL,
+    "verifiedNote" TEXT,
+
+    CONSTRAINT "Certificate_pkey" PRIMARY KEY ("number")
+);
+
+-- CreateIndex
+CREATE UNIQUE INDEX "CertificateRequest_pendingKey_key" ON "CertificateRequest"("pendingKey");
+
+-- CreateIndex
+CREATE INDEX "CertificateRequest_status_receivedAt_id_idx" ON "CertificateRequest"("status", "receivedAt", "id");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Certificate_serial_key" ON "Certificate"("serial");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Certificate_requestId_key" ON "Certificate"("requestId");
+
+-- CreateIndex
+CREATE INDEX "Certificate_hostname_idx" ON "Certificate"("hostname");
+
+-- CreateIndex
+CREATE INDEX "Certificate_instance_idx" ON "Certificate"("instance");
+
+-- CreateIndex
+CREATE INDEX "Certificate_filename_idx" ON "Certificate"("filename");
+
