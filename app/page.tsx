@@ -17,16 +17,16 @@ const sections: { title: string; intro: string; tasks: Task[] }[] = [
     intro: "Run a certificate authority: its key and certificate, and the requests sent to it.",
     tasks: [
       { title: "Configure local Certificate Authority server", href: "/ca-server", description: "Create a new CA key and certificate, or use an existing pair; e-mail settings; reinitialize.", audience: "admin" },
-      { title: "Process pending Certificate Signing Requests", description: "Verify each requester's fingerprint, choose the usage and issue the certificate.", audience: "admin" },
+      { title: "Process pending Certificate Signing Requests", href: "/ca-server/requests", description: "Verify each requester's fingerprint, choose the usage and issue the certificate.", audience: "admin" },
     ],
   },
   {
     title: "Certificate Authority Client",
     intro: "Obtain certificates for this instance from a certificate authority.",
     tasks: [
-      { title: "Configure local Certificate Authority client", description: "The CA server to use and your technical contact details.", audience: "admin" },
-      { title: "Submit Certificate Signing Request to Certificate Authority server", description: "Generate a key pair and send its CSR to the CA.", audience: "admin" },
-      { title: "Get Certificate(s) from Certificate Authority server", description: "Download the CA certificate and the certificates issued to you.", audience: "public" },
+      { title: "Configure local Certificate Authority client", href: "/ca-client", description: "The CA server to use and your technical contact details.", audience: "admin" },
+      { title: "Submit Certificate Signing Request to Certificate Authority server", href: "/ca-client/submit", description: "Generate a key pair and send its CSR to the CA.", audience: "admin" },
+      { title: "Get Certificate(s) from Certificate Authority server", href: "/ca-client/certificates", description: "Download the CA certificate and the certificates issued to you.", audience: "public" },
     ],
   },
   {
