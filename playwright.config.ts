@@ -49,6 +49,8 @@ export default defineConfig({
         PORTCULLIS_ADMIN_USER: ADMIN.username,
         PORTCULLIS_ADMIN_PASSWORD: ADMIN.password,
         PORTCULLIS_MAIL_RETRY_SECONDS: "2",
+        // Every e2e request comes from 127.0.0.1; the limit itself is tested on its own.
+        PORTCULLIS_CSR_RATE_LIMIT: "10000",
         NODE_ENV: "production",
       },
       reuseExistingServer: false,

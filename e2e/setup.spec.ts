@@ -13,7 +13,7 @@ let dataDir: string;
 test.beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "portcullis-setup-"));
   server = spawn("npx", ["next", "start", "-H", "127.0.0.1", "-p", String(PORT)], {
-    env: { ...process.env, PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_ADMIN_USER: "", PORTCULLIS_ADMIN_PASSWORD: "", NODE_ENV: "production" },
+    env: { ...process.env, PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_ADMIN_USER: "", PORTCULLIS_ADMIN_PASSWORD: "", PORTCULLIS_CSR_RATE_LIMIT: "3", NODE_ENV: "production" },
     stdio: "ignore",
     detached: true,
   });
@@ -83,4 +83,16 @@ test("repeated failed sign-ins are slowed down, then refused for a while", async
   expect(api.status).toBe(429);
   expect(Number(api.headers.get("retry-after"))).toBeGreaterThan(0);
   await context.close();
+});
+
+test("anonymous CSR submissions are rate limited per address", async () => {
+  const post = () => fetch(`${base}/api/v1/csrs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ csr: "x", contact: { name: "x" }, filename: "x" }) });
+  const statuses = [];
+  for (let i = 0; i < 4; i++) statuses.push((await post()).status);
+  // This instance is no CA yet (the first three get a clear 4xx); the fourth is throttled.
+  expect(statuses.slice(0, 3).every((s) => s >= 400 && s < 500 && s !== 429)).toBe(true);
+  const last = await post();
+  expect(last.status).toBe(429);
+  expect((await last.json()).error.code).toBe("too_many_requests");
+  expect(Number(last.headers.get("retry-after"))).toBeGreaterThan(0);
 });

@@ -256,3 +256,12 @@ describe("finding and downloading certificates", () => {
     expect(await db.certificateRequest.count()).toBe(0);
   });
 });
+
+describe("CSR encodings", () => {
+  it("accepts base64 DER without PEM armour", async () => {
+    const pem = csr("der.example.com", ["-addext", "subjectAltName=DNS:der.example.com"]);
+    const b64 = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
+    const r = await submitRequest(request({ csr: b64 }));
+    expect(r.subject).toBe("CN=der.example.com");
+  });
+});

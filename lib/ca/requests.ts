@@ -93,7 +93,7 @@ export function validateRequestFields(input: SubmitRequestInput): { contactName:
 export async function submitRequest(input: SubmitRequestInput, opts: { ip?: string | null; portalUrl?: string; now?: Date } = {}): Promise<RequestView> {
   const fields = validateRequestFields(input);
   if (typeof input.csr !== "string" && !(input.csr instanceof Uint8Array)) throw new AppError("validation_failed", "Send the CSR as PEM text", { field: "csr" });
-  const csr = await parseCsr(input.csr, "csr");
+  const csr = await parseCsr(bareBase64ToDer(input.csr), "csr");
   const db = await getDb();
   const base = portalBase(opts.portalUrl ?? env().PORTCULLIS_PUBLIC_URL);
   const now = opts.now ?? new Date();
@@ -145,6 +145,13 @@ export async function submitRequest(input: SubmitRequestInput, opts: { ip?: stri
   }
   if (mailId) void deliverMail(mailId).catch(() => undefined);
   return toRequestView(row);
+}
+
+/** A CSR sent as base64 DER without PEM armour is read as DER. */
+function bareBase64ToDer(csr: string | Uint8Array): string | Uint8Array {
+  if (typeof csr !== "string") return csr;
+  const t = csr.replace(/\s+/g, "");
+  return !csr.includes("-----") && t.length > 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(t) ? new Uint8Array(Buffer.from(t, "base64")) : csr;
 }
 
 export function isUniqueViolation(e: unknown): boolean {
