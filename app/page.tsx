@@ -26,7 +26,15 @@ const sections: { title: string; intro: string; tasks: Task[] }[] = [
     tasks: [
       { title: "Configure local Certificate Authority client", href: "/ca-client", description: "The CA server to use and your technical contact details.", audience: "admin" },
       { title: "Submit Certificate Signing Request to Certificate Authority server", href: "/ca-client/submit", description: "Generate a key pair and send its CSR to the CA.", audience: "admin" },
-      { title: "Get Certificate(s) from Certificate Authority server", href: "/ca-client/certificates", description: "Download the CA certificate and the certificates issued to you.", audience: "public" },
+      { title: "Get Certificate(s) from Certificate Authority server", href: "/ca-client/certificates", description: "Download the CA certificate and the certificates issued to this instance.", audience: "admin" },
+    ],
+  },
+  {
+    title: "Without an instance of your own",
+    intro: "For technical contacts and developers: no sign-in needed.",
+    tasks: [
+      { title: "Request a certificate", href: "/request", description: "Paste or upload a CSR, or generate the key pair in your browser; read the fingerprint back to the CA administrator.", audience: "public" },
+      { title: "Certificates", href: "/certificates", description: "The CA certificate and issued certificates by serial number, number, hostname, instance or file name (PEM, DER, chain).", audience: "public" },
     ],
   },
   {
@@ -61,7 +69,7 @@ export default async function HomePage() {
           to configure and operate this instance.
         </p>
       ) : null}
-      <div className="mt-6 grid gap-6 md:grid-cols-3">
+      <div className="mt-6 grid gap-6 md:grid-cols-2">
         {sections.map((s) => (
           <section key={s.title} aria-labelledby={`h-${s.title}`} className="rounded-xl border border-slate-200 bg-white p-5 shadow-sm">
             <h2 id={`h-${s.title}`} className="text-base font-semibold text-brand-900">

@@ -1,5 +1,5 @@
 "use client";
-import { useRef, type ReactNode } from "react";
+import { useId, useRef, type ReactNode } from "react";
 import { buttonClass, SubmitButton } from "./button";
 
 /**
@@ -26,7 +26,7 @@ export function ConfirmDialog({
   variant?: "danger" | "primary";
 }) {
   const ref = useRef<HTMLDialogElement>(null);
-  const id = `dlg-${title.replace(/\W+/g, "-").toLowerCase()}`;
+  const id = `dlg-${useId().replace(/[^A-Za-z0-9_-]/g, "")}`;
   return (
     <>
       <button type="button" className={buttonClass(variant === "danger" ? "danger" : "primary")} onClick={() => ref.current?.showModal()}>

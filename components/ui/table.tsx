@@ -4,7 +4,7 @@ import type { ReactNode } from "react";
 export function DataTable({ columns, rows, empty }: { columns: string[]; rows: ReactNode[]; empty: ReactNode }) {
   if (rows.length === 0) return <p className="text-sm text-slate-600">{empty}</p>;
   return (
-    <div className="overflow-x-auto">
+    <div className="relative overflow-x-auto">
       <table className="w-full text-left text-sm">
         <thead className="text-xs uppercase text-slate-500">
           <tr>

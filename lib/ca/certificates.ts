@@ -68,7 +68,7 @@ export interface CertificateQuery {
 
 /** Lists certificates matching every given filter, by number, keyset-paginated. */
 export async function searchCertificates(q: CertificateQuery): Promise<{ items: CertificateView[]; nextCursor: string | null }> {
-  const take = Math.min(Math.max(q.take ?? 50, 1), 200);
+  const take = Math.min(Math.max(Math.trunc(Number.isFinite(q.take) ? q.take! : 50), 1), 200); // ?limit=abc is NaN: use the default
   const where: Record<string, unknown> = {};
   if (q.number != null && String(q.number).trim() !== "") {
     const n = Number(String(q.number).trim());

@@ -1,0 +1,286 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { requireAdminPage } from "@/app/_server/session.ts";
+import { findCaServerView } from "@/lib/ca/get-server.ts";
+import { getRequestDetails, type RequestDetails } from "@/lib/ca/requests.ts";
+import { getCertificate } from "@/lib/ca/certificates.ts";
+import { sanToString } from "@/lib/pki/csr.ts";
+import { isUsage, usageLabel } from "@/lib/pki/profiles.ts";
+import { isAppError } from "@/lib/errors/app-error.ts";
+import { PageHeader, Card, DefinitionList } from "@/components/ui/card";
+import { Alert } from "@/components/ui/alert";
+import { IssueForm } from "@/components/queue/issue-form";
+import { GroupedFingerprint } from "@/components/queue/fingerprint";
+import { DeleteRequestButton } from "@/components/queue/delete-request-button";
+import { deleteRequestAction, issueRequestAction } from "../actions.ts";
+
+export const metadata: Metadata = { title: "Process Certificate Signing Request" };
+export const dynamic = "force-dynamic";
+
+type SearchParams = Record<string, string | string[] | undefined>;
+
+/** Text that wraps between words (DefinitionList breaks anywhere, which suits hex, not names). */
+const WORDS = "[word-break:normal] [overflow-wrap:anywhere]";
+
+function utcSecond(iso: string): string {
+  return iso.replace("T", " ").replace(/\.\d+Z$/, " UTC").replace(/Z$/, " UTC");
+}
+
+function telHref(phone: string): string {
+  const ext = /x\s*(\d+)\s*$/i.exec(phone);
+  const main = phone.replace(/x\s*\d+\s*$/i, "").replace(/[^0-9+]/g, "");
+  return `tel:${main}${ext ? `;ext=${ext[1]}` : ""}`;
+}
+
+function Downloads({ number }: { number: number }) {
+  const link = "font-medium text-brand-700 underline";
+  return (
+    <span className="flex flex-wrap gap-x-4 gap-y-1">
+      <a className={link} href={`/api/v1/certificates/${number}?format=pem`}>
+        PEM
+      </a>
+      <a className={link} href={`/api/v1/certificates/${number}?format=der`}>
+        DER
+      </a>
+      <a className={link} href={`/api/v1/certificates/${number}?format=chain`}>
+        Chain (certificate and CA, PEM)
+      </a>
+    </span>
+  );
+}
+
+async function IssuedNotice({ request, mail, smtpConfigured }: { request: RequestDetails; mail: string | undefined; smtpConfigured: boolean }) {
+  const number = request.certificateNumber!;
+  const cert = await getCertificate(number).catch(() => null);
+  const email = request.contact.email;
+  const mailLine = !email
+    ? "The technical contact has no e-mail address: tell them the certificate number so they can download it."
+    : mail === "sent"
+      ? `An e-mail with the certificate number and how to download it was sent to the technical contact, ${email}.`
+      : !smtpConfigured
+        ? `E-mail is not configured on this CA server: no e-mail was sent to ${email}. Tell the technical contact the certificate number.`
+        : `The e-mail to the technical contact, ${email}, could not be sent yet: it waits in the outbox and is retried (see E-mail).`;
+  return (
+    <Alert tone={email && mail !== "sent" ? "warning" : "success"} title={<span data-testid="issued-message">{`Certificate number ${number} issued for Certificate Signing Request "${request.filename}"`}</span>}>
+      <div className="mt-2 space-y-2">
+        <p data-testid="issued-mail">{mailLine}</p>
+        {cert ? (
+          <p className="break-all">
+            Usage: {isUsage(cert.usage) ? usageLabel(cert.usage) : cert.usage}. Serial number <code className="text-xs">{cert.serial}</code>, valid until {utcSecond(cert.notAfter)}.
+          </p>
+        ) : null}
+        <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
+          <span>Download:</span>
+          <Downloads number={number} />
+        </div>
+        <p>
+          Store the media holding the CA&apos;s private key in a secure location again.{" "}
+          <Link href="/ca-server/requests" className="font-medium underline">
+            Back to the pending requests
+          </Link>
+        </p>
+      </div>
+    </Alert>
+  );
+}
+
+export default async function ProcessRequestPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<SearchParams> }) {
+  const { id } = await params;
+  await requireAdminPage(`/ca-server/requests/${id}`);
+  const sp = await searchParams;
+  let request: RequestDetails;
+  try {
+    request = await getRequestDetails(id);
+  } catch (e) {
+    if (isAppError(e) && e.code === "not_found") notFound();
+    throw e;
+  }
+  const ca = await findCaServerView();
+  const issuedParam = typeof sp.issued === "string" ? Number(sp.issued) : NaN;
+  const justIssued = request.status === "issued" && request.certificateNumber !== undefined && request.certificateNumber === issuedParam;
+  const caExpired = ca ? new Date(ca.notAfter).getTime() <= Date.now() : false;
+  const csr = request.csr;
+  const processed = request.processedAt ? ` on ${utcSecond(request.processedAt)}${request.processedBy ? ` by ${request.processedBy}` : ""}` : "";
+
+  const breadcrumb = (
+    <>
+      <Link href="/" className="underline">
+        Public Key Infrastructure
+      </Link>{" "}
+      ›{" "}
+      <Link href="/ca-server/requests" className="underline">
+        Process pending Certificate Signing Requests
+      </Link>
+    </>
+  );
+
+  return (
+    <div className="space-y-6">
+      <PageHeader
+        title={
+          <>
+            Process Certificate Signing Request <span className="break-all font-mono text-xl">&quot;{request.filename}&quot;</span>
+          </>
+        }
+        breadcrumb={breadcrumb}
+      />
+
+      {justIssued ? <IssuedNotice request={request} mail={typeof sp.mail === "string" ? sp.mail : undefined} smtpConfigured={Boolean(ca?.smtp.host)} /> : null}
+      {!justIssued && request.status === "issued" ? (
+        <Alert tone="info" title="This request was already processed">
+          <p data-testid="request-status">
+            It was issued{processed} as{" "}
+            {request.certificateNumber ? (
+              <a className="font-medium underline" href={`/api/v1/certificates/${request.certificateNumber}?format=pem`}>
+                certificate number {request.certificateNumber}
+              </a>
+            ) : (
+              "a certificate"
+            )}
+            .
+          </p>
+          {request.certificateNumber ? (
+            <div className="mt-2 flex flex-wrap items-center gap-x-3 gap-y-1">
+              <span>Download:</span>
+              <Downloads number={request.certificateNumber} />
+            </div>
+          ) : null}
+        </Alert>
+      ) : null}
+      {request.status === "deleted" ? (
+        <Alert tone={sp.notDeleted ? "warning" : "info"} title={sp.notDeleted ? "This request had already been deleted" : "This request was deleted"}>
+          <p data-testid="request-status">It was deleted{processed}: no certificate is issued for it.</p>
+        </Alert>
+      ) : null}
+      {sp.notDeleted && request.status === "issued" ? <Alert tone="warning">The request was not deleted: a certificate had already been issued for it.</Alert> : null}
+
+      <Card title="Fingerprint to verify with the technical contact" description="The SHA-1 fingerprint of the Certificate Signing Request, as it was shown to the requester when they submitted it.">
+        <div className="space-y-4">
+          <div>
+            <p className="text-xs font-semibold uppercase tracking-wide text-slate-500">SHA-1 fingerprint</p>
+            <div className="mt-1 rounded-lg bg-slate-50 px-4 py-3">
+              <GroupedFingerprint value={request.sha1Fingerprint} testId="sha1-fingerprint" />
+            </div>
+          </div>
+          <div>
+            <p className="text-xs font-semibold uppercase tracking-wide text-slate-500">SHA-256 fingerprint</p>
+            <div className="mt-1">
+              <GroupedFingerprint value={request.sha256Fingerprint} testId="sha256-fingerprint" size="sm" />
+            </div>
+          </div>
+        </div>
+      </Card>
+
+      <div className="grid gap-6 lg:grid-cols-2">
+        <Card title="Certificate Signing Request">
+          <DefinitionList
+            items={[
+              { term: "Subject", value: <span data-testid="csr-subject" className={WORDS}>{csr.subject}</span> },
+              { term: "Public key", value: csr.publicKey.label },
+              {
+                term: "Subject alternative names",
+                value: csr.sans.length ? (
+                  <ul data-testid="csr-sans" className="space-y-0.5">
+                    {csr.sans.map((s) => (
+                      <li key={sanToString(s)} className="font-mono text-xs break-all">
+                        {sanToString(s)}
+                      </li>
+                    ))}
+                  </ul>
+                ) : (
+                  "None"
+                ),
+              },
+              {
+                term: "Other requested extensions",
+                value: csr.requestedExtensions.length ? (
+                  <>
+                    <ul className="space-y-0.5">
+                      {csr.requestedExtensions.map((x) => (
+                        <li key={x.oid}>
+                          {x.name} <span className="text-xs text-slate-500">({x.oid}{x.critical ? ", critical" : ""})</span>
+                        </li>
+                      ))}
+                    </ul>
+                    <p className="mt-1 text-xs text-slate-500">Shown only: the Certificate Usage decides these extensions.</p>
+                  </>
+                ) : (
+                  "None"
+                ),
+              },
+              {
+                term: "Signature",
+                value: (
+                  <span data-testid="csr-signature">
+                    {csr.signatureAlgorithm}, <span className="font-medium text-emerald-800">✓ signature valid</span>
+                  </span>
+                ),
+              },
+            ]}
+          />
+        </Card>
+        <Card title="Technical contact and origin">
+          <DefinitionList
+            items={[
+              { term: "Name", value: <span data-testid="contact-name" className={WORDS}>{request.contact.name}</span> },
+              {
+                term: "Phone",
+                value: request.contact.phone ? (
+                  <a className="font-medium text-brand-700 underline" href={telHref(request.contact.phone)}>
+                    {request.contact.phone}
+                  </a>
+                ) : (
+                  "—"
+                ),
+              },
+              {
+                term: "E-mail",
+                value: request.contact.email ? (
+                  <a className="font-medium text-brand-700 underline" href={`mailto:${request.contact.email}`}>
+                    {request.contact.email}
+                  </a>
+                ) : (
+                  "—"
+                ),
+              },
+              { term: "Hostname", value: request.hostname ?? "—" },
+              { term: "Instance", value: request.instance ?? "—" },
+              { term: "File name", value: <span className="font-mono text-xs">{request.filename}</span> },
+              { term: "Received", value: utcSecond(request.receivedAt) },
+              { term: "Status", value: request.status },
+            ]}
+          />
+        </Card>
+      </div>
+
+      <details className="rounded-xl border border-slate-200 bg-white px-5 py-3 shadow-sm">
+        <summary className="cursor-pointer text-sm font-semibold text-slate-900">Certificate Signing Request (PEM)</summary>
+        <pre data-testid="csr-pem" className="mt-3 overflow-x-auto rounded bg-slate-50 p-3 font-mono text-xs">
+          {request.csrPem}
+        </pre>
+      </details>
+
+      {request.status === "pending" ? (
+        <>
+          <Card title="Issue the certificate">
+            <div className="space-y-4">
+              {!ca ? (
+                <Alert tone="warning" title="This instance is not configured as a Certificate Authority server.">
+                  <Link href="/ca-server" className="font-medium underline">
+                    Configure local Certificate Authority server
+                  </Link>
+                </Alert>
+              ) : null}
+              {ca && caExpired ? <Alert tone="warning" title="The CA certificate has expired">It expired on {utcSecond(ca.notAfter)}: no certificate can be issued with it.</Alert> : null}
+              <IssueForm action={issueRequestAction.bind(null, request.id)} requestId={request.id} filename={request.filename} />
+            </div>
+          </Card>
+          <Card title="Delete" description="Reject this request: it leaves the queue and is kept in the record as deleted.">
+            <DeleteRequestButton id={request.id} filename={request.filename} subject={request.subject} from="process" action={deleteRequestAction} />
+          </Card>
+        </>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,99 @@
+"use server";
+import { headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { revalidatePath } from "next/cache";
+import { requireAdminAction } from "@/app/_server/session.ts";
+import { echoValues, toFormState, type FormState } from "@/app/_server/action-state.ts";
+import { issueRequest } from "@/lib/ca/issue-request.ts";
+import { deleteRequest, getRequest, type RequestStatus } from "@/lib/ca/requests.ts";
+import { isAppError } from "@/lib/errors/app-error.ts";
+import { env } from "@/lib/env.ts";
+
+export interface IssueData {
+  /** The request's state when it could not be issued because it is no longer pending. */
+  current?: { status: RequestStatus; certificateNumber?: number };
+}
+export type IssueState = FormState<IssueData>;
+
+/** Fields the issue form shows messages next to; any other field's message is shown for the whole form. */
+const FORM_FIELDS = new Set(["usage", "fingerprintVerified", "verificationChannel", "verificationNote", "caKeyPassword"]);
+
+async function portalUrl(): Promise<string | undefined> {
+  if (env().PORTCULLIS_PUBLIC_URL) return env().PORTCULLIS_PUBLIC_URL;
+  const h = await headers();
+  const host = h.get("host");
+  return host ? `${h.get("x-forwarded-proto") ?? "http"}://${host}` : undefined;
+}
+
+function text(fd: FormData, name: string): string | undefined {
+  const v = fd.get(name);
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Finish: issue the certificate for request `id` (bound by the page). */
+export async function issueRequestAction(id: string, _prev: IssueState, fd: FormData): Promise<IssueState> {
+  const values = echoValues(fd, ["caKeyPassword"]);
+  let destination: string;
+  try {
+    const admin = await requireAdminAction();
+    const r = await issueRequest(
+      id,
+      {
+        usage: text(fd, "usage"),
+        caKeyPassword: text(fd, "caKeyPassword") ?? "",
+        fingerprintVerified: fd.get("fingerprintVerified") === "on",
+        verificationChannel: text(fd, "verificationChannel"),
+        verificationNote: text(fd, "verificationNote"),
+      },
+      { actor: admin.username, portalUrl: await portalUrl() },
+    );
+    destination = `/ca-server/requests/${encodeURIComponent(id)}?issued=${r.number}&mail=${r.emailSentTo ? "sent" : "not-sent"}`;
+  } catch (e) {
+    const state = toFormState<IssueData>(e, values);
+    // Messages for fields this form does not have (the CSR itself, the CA's validity setting) go on top.
+    const fields: Record<string, string> = {};
+    const others: string[] = [];
+    for (const [k, m] of Object.entries(state.fields ?? {})) {
+      if (FORM_FIELDS.has(k)) fields[k] = m;
+      else others.push(m);
+    }
+    state.fields = Object.keys(fields).length ? fields : undefined;
+    if (others.length) state.message = [state.message, ...others].filter(Boolean).join(" ");
+    if (isAppError(e) && e.code === "conflict") {
+      const current = await getRequest(id).catch(() => null);
+      if (current) state.data = { current: { status: current.status, certificateNumber: current.certificateNumber } };
+    } else if (isAppError(e) && e.code === "not_found") {
+      state.message = "This Certificate Signing Request no longer exists (the CA server may have been reinitialized).";
+    }
+    return state;
+  }
+  // The layout is refreshed too: the header counts mails waiting in the outbox.
+  revalidatePath("/", "layout");
+  redirect(destination);
+}
+
+/** Delete (reject) a pending request; back to the queue with a notice. */
+export async function deleteRequestAction(fd: FormData): Promise<void> {
+  const id = text(fd, "id") ?? "";
+  const from = text(fd, "from") === "process" ? "process" : "queue";
+  const cursor = text(fd, "cursor");
+  const queue = (extra: Record<string, string>) => {
+    const q = new URLSearchParams(extra);
+    if (cursor && /^[A-Za-z0-9_-]{1,200}$/.test(cursor)) q.set("cursor", cursor);
+    return `/ca-server/requests?${q}`;
+  };
+  let destination: string;
+  try {
+    const admin = await requireAdminAction();
+    await deleteRequest(id, admin.username);
+    destination = queue({ deleted: id });
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    if (e.code === "unauthorized") destination = `/login?next=${encodeURIComponent(from === "process" ? `/ca-server/requests/${id}` : "/ca-server/requests")}`;
+    else if (e.code === "conflict") destination = from === "process" ? `/ca-server/requests/${encodeURIComponent(id)}?notDeleted=1` : queue({ notDeleted: id });
+    else if (e.code === "not_found") destination = queue({});
+    else throw e;
+  }
+  revalidatePath("/", "layout");
+  redirect(destination);
+}

@@ -1,0 +1,162 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { requireAdminPage } from "@/app/_server/session.ts";
+import { findCaServerView } from "@/lib/ca/get-server.ts";
+import { getRequest, listPendingRequests, type Page, type RequestView } from "@/lib/ca/requests.ts";
+import { isAppError } from "@/lib/errors/app-error.ts";
+import { PageHeader, Card } from "@/components/ui/card";
+import { Alert } from "@/components/ui/alert";
+import { buttonClass } from "@/components/ui/button-styles";
+import { DataTable, utcMinute } from "@/components/ui/table";
+import { DeleteRequestButton } from "@/components/queue/delete-request-button";
+import { deleteRequestAction } from "./actions.ts";
+
+export const metadata: Metadata = { title: "Process pending Certificate Signing Requests" };
+export const dynamic = "force-dynamic";
+
+/** Requests per page of the queue. */
+const PAGE_SIZE = 20;
+
+type SearchParams = Record<string, string | string[] | undefined>;
+
+function one(sp: SearchParams, key: string): string | undefined {
+  const v = sp[key];
+  return typeof v === "string" && v.length <= 400 ? v : undefined;
+}
+
+async function requestOrNull(id: string | undefined): Promise<RequestView | null> {
+  if (!id) return null;
+  return getRequest(id).catch(() => null);
+}
+
+const breadcrumb = (
+  <>
+    <Link href="/" className="underline">
+      Public Key Infrastructure
+    </Link>{" "}
+    › Certificate Authority Server
+  </>
+);
+
+const TITLE = "Process pending Certificate Signing Requests";
+
+export default async function RequestQueuePage({ searchParams }: { searchParams: Promise<SearchParams> }) {
+  await requireAdminPage("/ca-server/requests");
+  const sp = await searchParams;
+  const ca = await findCaServerView();
+  if (!ca) {
+    return (
+      <div>
+        <PageHeader title={TITLE} breadcrumb={breadcrumb} />
+        <Alert tone="warning" title="This instance is not configured as a Certificate Authority server.">
+          <p>
+            There is no queue of Certificate Signing Requests until it is.{" "}
+            <Link href="/ca-server" className="font-medium underline">
+              Configure local Certificate Authority server
+            </Link>
+          </p>
+        </Alert>
+      </div>
+    );
+  }
+
+  const cursor = one(sp, "cursor");
+  let page: Page<RequestView> | null = null;
+  let cursorProblem: string | null = null;
+  try {
+    page = await listPendingRequests({ cursor, take: PAGE_SIZE });
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    cursorProblem = e.message;
+  }
+  const [deleted, notDeleted] = await Promise.all([requestOrNull(one(sp, "deleted")), requestOrNull(one(sp, "notDeleted"))]);
+
+  return (
+    <div className="space-y-6">
+      <PageHeader
+        title={TITLE}
+        breadcrumb={breadcrumb}
+        description="Requests this Certificate Authority received and has not processed or deleted, oldest first. Process a request to see its contents, verify it with the technical contact, and issue the certificate."
+      />
+      {deleted && deleted.status === "deleted" ? <Alert tone="success">Certificate Signing Request &quot;{deleted.filename}&quot; deleted.</Alert> : null}
+      {notDeleted && notDeleted.status !== "pending" ? (
+        <Alert tone="warning" title={`Certificate Signing Request "${notDeleted.filename}" was not deleted`}>
+          It was already {notDeleted.status}
+          {notDeleted.certificateNumber ? ` (certificate number ${notDeleted.certificateNumber})` : ""}.
+        </Alert>
+      ) : null}
+      {cursorProblem || !page ? (
+        <Alert tone="error" title="This page of the queue cannot be shown">
+          {cursorProblem}{" "}
+          <Link href="/ca-server/requests" className="font-medium underline">
+            First page
+          </Link>
+        </Alert>
+      ) : (
+        <Card
+          title="Pending requests"
+          actions={
+            <p data-testid="pending-count" className="text-sm font-medium text-slate-700">
+              {page.total} pending {page.total === 1 ? "request" : "requests"}
+            </p>
+          }
+        >
+          <DataTable
+            columns={["Subject", "Technical contact", "Hostname", "Instance", "File name", "Received", "Actions"]}
+            empty={
+              page.total === 0 ? (
+                <span data-testid="queue-empty">No Certificate Signing Requests are waiting. CA clients submit them from their “Submit Certificate Signing Request to Certificate Authority server” page or with POST /api/v1/csrs.</span>
+              ) : (
+                <span data-testid="queue-empty">
+                  No more requests after this point.{" "}
+                  <Link href="/ca-server/requests" className="font-medium text-brand-700 underline">
+                    First page
+                  </Link>
+                </span>
+              )
+            }
+            rows={page.items.map((r) => (
+              <tr key={r.id} data-testid="request-row" data-request-id={r.id} className="align-top">
+                <td className="min-w-48 max-w-80 py-2 pr-4 break-words">{r.subject}</td>
+                <td className="min-w-36 py-2 pr-4">
+                  <span className="block break-words">{r.contact.name}</span>
+                  {r.contact.email ? <span className="block break-all text-xs text-slate-500">{r.contact.email}</span> : null}
+                </td>
+                <td className="py-2 pr-4 break-all">{r.hostname ?? "—"}</td>
+                <td className="py-2 pr-4 break-words">{r.instance ?? "—"}</td>
+                <td className="py-2 pr-4 font-mono text-xs break-all">{r.filename}</td>
+                <td className="py-2 pr-4 whitespace-nowrap">{utcMinute(new Date(r.receivedAt))}</td>
+                <td className="py-2">
+                  {/* relative: the sr-only spans are absolutely positioned; contained here, they cannot widen the page past the scrolling table. */}
+                  <div className="relative flex items-center gap-2">
+                    <Link href={`/ca-server/requests/${r.id}`} className={buttonClass("primary")}>
+                      Process<span className="sr-only"> {r.filename}</span>
+                    </Link>
+                    <DeleteRequestButton id={r.id} filename={r.filename} subject={r.subject} from="queue" cursor={cursor} action={deleteRequestAction} />
+                  </div>
+                </td>
+              </tr>
+            ))}
+          />
+          {cursor || page.nextCursor ? (
+            <nav aria-label="Pages of the queue" className="mt-4 flex flex-wrap items-center gap-3 border-t border-slate-100 pt-4 text-sm">
+              {cursor ? (
+                <Link href="/ca-server/requests" className={buttonClass("secondary")}>
+                  First page
+                </Link>
+              ) : null}
+              {page.nextCursor ? (
+                <Link href={`/ca-server/requests?cursor=${encodeURIComponent(page.nextCursor)}`} className={buttonClass("secondary")}>
+                  Next page
+                </Link>
+              ) : null}
+              <span className="text-slate-500">
+                {page.items.length} on this page, {PAGE_SIZE} per page
+              </span>
+            </nav>
+          ) : null}
+        </Card>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,51 @@
+"use server";
+import { headers } from "next/headers";
+import { clientIp } from "@/app/_server/origin.ts";
+import { echoValues, toFormState, type FormState } from "@/app/_server/action-state.ts";
+import { RateLimiter } from "@/lib/auth/rate-limit.ts";
+import { submitRequest } from "@/lib/ca/requests.ts";
+import { env } from "@/lib/env.ts";
+
+/** What the page shows after a successful submission. */
+export interface SubmittedRequest {
+  id: string;
+  filename: string;
+  subject: string;
+  sha1Fingerprint: string;
+  sha256Fingerprint: string;
+}
+export type RequestFormState = FormState<SubmittedRequest>;
+
+// Its own window, like POST /api/v1/csrs: anonymous submissions per client address.
+const limiter = new RateLimiter(Number(process.env.PORTCULLIS_CSR_RATE_LIMIT ?? 30), 10 * 60_000);
+
+function text(fd: FormData, key: string): string | undefined {
+  const v = fd.get(key);
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Submits a CSR from the public request page (no sign-in): the same rules as the API. */
+export async function submitPublicRequestAction(_prev: RequestFormState, fd: FormData): Promise<RequestFormState> {
+  // The CSR is public but may be long; the form keeps it in its own state, so it is not echoed.
+  const values = echoValues(fd, ["csr"]);
+  try {
+    const h = await headers();
+    const ip = clientIp(h);
+    limiter.hit(ip ?? "unknown");
+    const host = h.get("host");
+    const portalUrl = env().PORTCULLIS_PUBLIC_URL ?? (host ? `${h.get("x-forwarded-proto") ?? "http"}://${host}` : undefined);
+    const r = await submitRequest(
+      {
+        csr: text(fd, "csr") ?? "",
+        contact: { name: text(fd, "contact.name"), phone: text(fd, "contact.phone"), email: text(fd, "contact.email") },
+        hostname: text(fd, "hostname"),
+        instance: text(fd, "instance"),
+        filename: text(fd, "filename"),
+      },
+      { ip, portalUrl },
+    );
+    return { ok: true, data: { id: r.id, filename: r.filename, subject: r.subject, sha1Fingerprint: r.sha1Fingerprint, sha256Fingerprint: r.sha256Fingerprint } };
+  } catch (e) {
+    return toFormState<SubmittedRequest>(e, values);
+  }
+}
