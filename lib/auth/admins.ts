@@ -42,26 +42,18 @@ export async function createFirstAdmin(input: NewAdminInput): Promise<{ id: stri
   const passwordHash = await hashPassword(input.password);
   const username = input.username.trim();
   const conflict = () => new AppError("conflict", "An administrator already exists; sign in instead");
-  // Serializable: under PostgreSQL's default READ COMMITTED, parallel calls would all count
-  // zero and all insert. A transaction that loses the race fails with P2034 and is retried,
-  // and then sees the winner's row.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.$transaction(
-        async (tx) => {
-          if ((await tx.admin.count()) > 0) throw conflict();
-          const id = randomUUID();
-          await tx.admin.create({ data: { id, username, passwordHash } });
-          return { id, username };
-        },
-        { isolationLevel: "Serializable" },
-      );
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (code === "P2002") throw conflict(); // the same name inserted in parallel
-      if (code === "P2034" && attempt < 5) continue;
-      throw e;
-    }
+  // The first administrator takes set-up slot 1: of parallel calls, the database lets
+  // exactly one insert win (unique constraint), on SQLite and PostgreSQL alike.
+  try {
+    return await db.$transaction(async (tx) => {
+      if ((await tx.admin.count()) > 0) throw conflict();
+      const id = randomUUID();
+      await tx.admin.create({ data: { id, username, passwordHash, setupSlot: 1 } });
+      return { id, username };
+    });
+  } catch (e) {
+    if ((e as { code?: unknown }).code === "P2002" || /Unique constraint|UNIQUE constraint|duplicate key/i.test(e instanceof Error ? e.message : "")) throw conflict();
+    throw e;
   }
 }
 

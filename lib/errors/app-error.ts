@@ -17,6 +17,7 @@ export type AppErrorCode =
   | "key_mismatch"
   | "not_a_ca"
   | "directory_unwritable"
+  | "upstream_failed"
   | "internal_error";
 
 const STATUS: Record<AppErrorCode, number> = {
@@ -34,6 +35,7 @@ const STATUS: Record<AppErrorCode, number> = {
   key_mismatch: 422,
   not_a_ca: 422,
   directory_unwritable: 422,
+  upstream_failed: 502,
   internal_error: 500,
 };
 
