@@ -158,3 +158,12 @@ test("API tokens: create in the page, use, revoke", async ({ page, request }) =>
   await expect(page.getByRole("row", { name: /deploy script <x>/ })).toContainText("Revoked");
   expect((await request.get("/api/v1/admin/ca", { headers: auth })).status()).toBe(401);
 });
+
+test("a 10 MB submission is refused before it is read whole, and the server keeps answering", async ({ request }) => {
+  const big = await request.post("/api/v1/csrs", { data: Buffer.alloc(10 * 1024 * 1024, 0x61), headers: { "content-type": "application/json" } });
+  expect(big.status()).toBe(413);
+  expect((await big.json()).error.code).toBe("payload_too_large");
+  const garbage = await request.post("/api/v1/csrs", { data: { csr: "-----BEGIN CERTIFICATE REQUEST-----\nnot base64!\n-----END CERTIFICATE REQUEST-----", contact: { name: "x" }, filename: "x" } });
+  expect([400, 404, 422]).toContain(garbage.status());
+  expect((await request.get("/api/v1/health")).status()).toBe(200);
+});
