@@ -1,11 +1,9 @@
 import { test, expect, type Page, type APIRequestContext } from "@playwright/test";
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { APP_PORT } from "../playwright.config";
-import { DATA_DIR, apiToken, gotoReady, openssl, resetCa, signIn, SMTP_PORT, waitForMail } from "./support";
+import { DATA_DIR, apiToken, gotoReady, openssl, resetCa, signIn, SMTP_PORT, startInstance, waitForMail, type Instance } from "./support";
 
 // The main e2e server is the CA server; a second instance on CLIENT_PORT is the CA client.
 const CLIENT_PORT = 3110;
@@ -16,8 +14,7 @@ const CLIENT_KEY_PW = "client key password";
 const CA_ADMIN_EMAIL = "ca-client-camgr@example.com";
 const SHA1 = /([0-9A-F]{2}(?::[0-9A-F]{2}){19})/;
 
-let server: ChildProcess;
-let clientDataDir: string;
+let client: Instance;
 
 function shot(page: Page, name: string) {
   return page.screenshot({ path: `test-results/screenshots/ca-client-${name}.png`, fullPage: true });
@@ -97,29 +94,11 @@ async function submitCsr(page: Page, base: string, root: string, cn: string, pas
 }
 
 test.beforeAll(async () => {
-  clientDataDir = mkdtempSync(join(tmpdir(), "portcullis-ca-client-"));
-  server = spawn("npx", ["next", "start", "-H", "127.0.0.1", "-p", String(CLIENT_PORT)], {
-    env: { ...process.env, PORTCULLIS_DATA_DIR: clientDataDir, PORTCULLIS_ADMIN_USER: CLIENT_ADMIN.username, PORTCULLIS_ADMIN_PASSWORD: CLIENT_ADMIN.password, NODE_ENV: "production" },
-    stdio: "ignore",
-    detached: true,
-  });
-  await expect
-    .poll(
-      async () => {
-        try {
-          return (await fetch(`${clientBase}/api/v1/health`)).status;
-        } catch {
-          return 0;
-        }
-      },
-      { timeout: 90_000 },
-    )
-    .toBe(200);
+  client = await startInstance(CLIENT_PORT, { PORTCULLIS_ADMIN_USER: CLIENT_ADMIN.username, PORTCULLIS_ADMIN_PASSWORD: CLIENT_ADMIN.password }, { dataDirPrefix: "portcullis-ca-client-", timeout: 90_000 });
 });
 
 test.afterAll(async () => {
-  if (server?.pid) process.kill(-server.pid, "SIGTERM");
-  rmSync(clientDataDir, { recursive: true, force: true });
+  client?.stop();
 });
 
 test("two instances: the client submits a CSR, the server issues it, the client gets the CA and its certificate", async ({ page, request }) => {
@@ -167,7 +146,7 @@ test("two instances: the client submits a CSR, the server issues it, the client 
   await expect(page.getByTestId("client-request-E2EClient")).toContainText("Submitted");
   await shot(page, "submitted");
 
-  const dir = join(clientDataDir, "client");
+  const dir = join(client.dataDir, "client");
   const keyFile = join(dir, "E2EClient.key");
   const csrFile = join(dir, "E2EClient.csr");
   expect(existsSync(keyFile) && existsSync(csrFile)).toBe(true);
@@ -229,7 +208,7 @@ test("an unreachable CA server: a clear message, and the key and CSR files are k
   const closed = await freePort();
   await configureClient(page, clientBase, closed, "CLIENT-E2E");
   await submitCsr(page, clientBase, "Offline1", "offline.example.com", CLIENT_KEY_PW);
-  const dir = join(clientDataDir, "client");
+  const dir = join(client.dataDir, "client");
   const keyFile = join(dir, "Offline1.key");
   const csrFile = join(dir, "Offline1.csr");
   await expect(page.getByTestId("submit-error")).toHaveText(

@@ -2,8 +2,8 @@ import { test, expect, type Page, type Request } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { gotoReady, resetCa, waitForMail, openssl } from "./support";
-import { CA_ADMIN_EMAIL, CA_BODY, startInstance, colonLower, configureCa, csrPemSha1, issue, opensslCsr, opensslText, splitPem, submitCsr, tempDir, adminAuth } from "./public-support";
+import { gotoReady, resetCa, startInstance, waitForMail, openssl } from "./support";
+import { CA_ADMIN_EMAIL, CA_BODY, colonLower, configureCa, csrPemSha1, issue, opensslCsr, opensslText, splitPem, submitCsr, tempDir, adminAuth } from "./public-support";
 
 const SHOTS = "test-results/screenshots";
 
@@ -447,7 +447,7 @@ test("the request page limits submissions per client address", async ({ browser 
   // Its own instance: the shared server's limit is set high for the other tests (playwright.config.ts).
   const port = Number(process.env.E2E_PUBLIC_LIMIT_PORT ?? 3111);
   const admin = { username: "limitadmin", password: "limit admin password" };
-  const instance = await startInstance(port, { PORTCULLIS_CSR_RATE_LIMIT: "3", PORTCULLIS_ADMIN_USER: admin.username, PORTCULLIS_ADMIN_PASSWORD: admin.password });
+  const instance = await startInstance(port, { PORTCULLIS_CSR_RATE_LIMIT: "3", PORTCULLIS_ADMIN_USER: admin.username, PORTCULLIS_ADMIN_PASSWORD: admin.password }, { dataDirPrefix: "portcullis-public-" });
   try {
     const token = (await (await fetch(`${instance.base}/api/v1/auth/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...admin, name: "limit" }) })).json()).token;
     const configured = await fetch(`${instance.base}/api/v1/admin/ca`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ ...CA_BODY, smtp: { host: "" }, adminEmail: "limit-admin@example.com" }) });

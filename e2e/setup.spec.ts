@@ -1,36 +1,17 @@
 import { test, expect } from "@playwright/test";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { startInstance, type Instance } from "./support";
 
 // A second instance with no administrator: the first visit shows the set-up page.
 const PORT = 3109;
 const base = `http://127.0.0.1:${PORT}`;
-let server: ChildProcess;
-let dataDir: string;
+let instance: Instance;
 
 test.beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "portcullis-setup-"));
-  server = spawn("npx", ["next", "start", "-H", "127.0.0.1", "-p", String(PORT)], {
-    env: { ...process.env, PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_ADMIN_USER: "", PORTCULLIS_ADMIN_PASSWORD: "", PORTCULLIS_CSR_RATE_LIMIT: "3", NODE_ENV: "production" },
-    stdio: "ignore",
-    detached: true,
-  });
-  await expect
-    .poll(async () => {
-      try {
-        return (await fetch(`${base}/api/v1/health`)).status;
-      } catch {
-        return 0;
-      }
-    }, { timeout: 60_000 })
-    .toBe(200);
+  instance = await startInstance(PORT, { PORTCULLIS_ADMIN_USER: "", PORTCULLIS_ADMIN_PASSWORD: "", PORTCULLIS_CSR_RATE_LIMIT: "3" }, { dataDirPrefix: "portcullis-setup-" });
 });
 
 test.afterAll(async () => {
-  if (server.pid) process.kill(-server.pid, "SIGTERM");
-  rmSync(dataDir, { recursive: true, force: true });
+  instance?.stop();
 });
 
 test("first visit creates the administrator; then the set-up page is gone", async ({ page }) => {

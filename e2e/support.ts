@@ -1,5 +1,8 @@
 import { expect, type Page, type APIRequestContext } from "@playwright/test";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ADMIN, MAIL_HTTP_PORT, SMTP_PORT } from "../playwright.config";
 
 export { ADMIN, SMTP_PORT };
@@ -60,4 +63,55 @@ export function openssl(args: string[], input?: string | Buffer): { status: numb
 
 export function opensslOk(args: string[], input?: string | Buffer): string {
   return execFileSync("openssl", args, { input, encoding: "utf8" });
+}
+
+export interface Instance {
+  base: string;
+  dataDir: string;
+  /** Ends the instance and removes its data directory. */
+  stop: () => void;
+}
+
+/**
+ * Another Portcullis instance (`next start`, production) on its own port and a new data
+ * directory `<dataDirPrefix>XXXXXX`, with `env` over this process's environment, for
+ * settings or roles the shared server does not have. Resolves once /api/v1/health answers
+ * (within `timeout` ms); when it does not, the instance is stopped and the wait fails.
+ */
+export async function startInstance(port: number, env: Record<string, string>, opts: { dataDirPrefix?: string; timeout?: number } = {}): Promise<Instance> {
+  const dataDir = mkdtempSync(join(tmpdir(), opts.dataDirPrefix ?? "portcullis-instance-"));
+  const server = spawn("npx", ["next", "start", "-H", "127.0.0.1", "-p", String(port)], {
+    env: { ...process.env, PORTCULLIS_DATA_DIR: dataDir, NODE_ENV: "production", ...env },
+    stdio: "ignore",
+    detached: true,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const stop = () => {
+    if (server.pid) {
+      try {
+        process.kill(-server.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await expect
+      .poll(
+        async () => {
+          try {
+            return (await fetch(`${base}/api/v1/health`)).status;
+          } catch {
+            return 0;
+          }
+        },
+        { timeout: opts.timeout ?? 60_000 },
+      )
+      .toBe(200);
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  return { base, dataDir, stop };
 }

@@ -17,6 +17,7 @@ need=()
 command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v certtool >/dev/null || need+=(gnutls-bin)
+command -v mosquitto >/dev/null && command -v mosquitto_pub >/dev/null || need+=(mosquitto mosquitto-clients)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

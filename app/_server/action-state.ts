@@ -1,4 +1,5 @@
 import { isAppError } from "@/lib/errors/app-error.ts";
+import { SUBJECT_FIELDS, type SubjectInput } from "@/lib/pki/names.ts";
 
 /** What a form's server action returns: field messages, a form-level message, or success. */
 export interface FormState<T = unknown> {
@@ -23,4 +24,15 @@ export function echoValues(fd: FormData, secretFields: string[]): Record<string,
     if (typeof v === "string" && !secretFields.includes(k) && !k.startsWith("$ACTION")) out[k] = v;
   }
   return out;
+}
+
+/** A text field of the submitted form; undefined when it is missing (or a file). */
+export function formText(fd: FormData, name: string): string | undefined {
+  const v = fd.get(name);
+  return typeof v === "string" ? v : undefined;
+}
+
+/** The Subject DN of a form whose fields are named subject.C, subject.ST, … subject.CN. */
+export function formSubject(fd: FormData): SubjectInput {
+  return Object.fromEntries(SUBJECT_FIELDS.map(({ key }) => [key, formText(fd, `subject.${key}`)]));
 }

@@ -8,6 +8,7 @@ import { NextResponse } from "next/server";
 import { AppError, isAppError } from "@/lib/errors/app-error.ts";
 import { authenticate, type Caller } from "@/lib/auth/authenticate.ts";
 import { SESSION_COOKIE } from "@/lib/auth/sessions.ts";
+import { declaredLength, readBoundedBody } from "@/lib/http/bounded-body.ts";
 import { checkSameOrigin } from "./origin.ts";
 
 export const MAX_JSON_BYTES = 64 * 1024;
@@ -46,25 +47,13 @@ export function route<C = unknown>(handler: Handler<C>): Handler<C> {
 export async function readJson(req: Request, limit = MAX_JSON_BYTES): Promise<Record<string, unknown>> {
   const type = req.headers.get("content-type") ?? "";
   if (!/^application\/(.+\+)?json\b/i.test(type)) throw new AppError("unsupported_media_type", "Send the body as application/json");
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > limit) throw new AppError("payload_too_large", `The body is larger than ${limit} bytes`);
-  const reader = req.body?.getReader();
-  if (!reader) throw new AppError("bad_request", "The request has no body");
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new AppError("payload_too_large", `The body is larger than ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
+  const tooLarge = () => new AppError("payload_too_large", `The body is larger than ${limit} bytes`);
+  if (declaredLength(req.headers) > limit) throw tooLarge();
+  if (!req.body) throw new AppError("bad_request", "The request has no body");
+  const raw = await readBoundedBody(req.body, limit, tooLarge);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    parsed = JSON.parse(raw.toString("utf8"));
   } catch {
     throw new AppError("bad_request", "The body is not valid JSON");
   }

@@ -6,8 +6,10 @@ const TABS = [
   { href: "/ca-client/certificates", label: "Get Certificate(s)" },
 ] as const;
 
+export type ClientTab = (typeof TABS)[number]["href"];
+
 /** The three CA client tasks, as tabs. */
-export function ClientNav({ current }: { current: (typeof TABS)[number]["href"] }) {
+export function ClientNav({ current }: { current: ClientTab }) {
   return (
     <nav aria-label="Certificate Authority client" className="flex flex-wrap gap-1 border-b border-slate-200 text-sm">
       {TABS.map((t) => (

@@ -3,6 +3,7 @@ import { useActionState } from "react";
 import { Field, CheckboxField } from "@/components/ui/field";
 import { SubmitButton } from "@/components/ui/button";
 import { Alert } from "@/components/ui/alert";
+import { FormErrorSummary } from "@/components/ui/form-errors";
 import type { ConfigureClientState } from "@/app/(admin)/ca-client/actions.ts";
 
 type Action = (prev: ConfigureClientState, fd: FormData) => Promise<ConfigureClientState>;
@@ -24,19 +25,10 @@ export function ConfigureClientForm({ action, defaults, systemHostname }: { acti
   const v = state.values;
   const f = state.fields ?? {};
   const val = (k: keyof ClientDefaults) => (v ? (v[k] ?? "") : String(defaults[k] ?? ""));
-  const n = Object.keys(f).length;
   const check = state.data?.check;
   return (
     <form action={formAction} className="space-y-6" noValidate>
-      {state.message ? (
-        <Alert tone="error" title="The configuration was not saved">
-          {state.message}
-        </Alert>
-      ) : n > 0 ? (
-        <Alert tone="error" title="The configuration was not saved">
-          {n === 1 ? "Correct the field marked below." : `Correct the ${n} fields marked below.`}
-        </Alert>
-      ) : null}
+      <FormErrorSummary title="The configuration was not saved" message={state.message} fields={f} />
       {check ? (
         <div data-testid="check-result">
           <Alert tone={check.ok ? "success" : "error"} title={check.ok ? "Connection works" : "Connection failed"}>

@@ -4,6 +4,7 @@ import { SubmitButton } from "@/components/ui/button";
 import { Alert } from "@/components/ui/alert";
 import { DataTable } from "@/components/ui/table";
 import type { GetState } from "@/app/(admin)/ca-client/certificates/actions.ts";
+import type { RemoteCertificate } from "@/lib/client/ca-server-api.ts";
 
 type Action = (prev: GetState, fd: FormData) => Promise<GetState>;
 
@@ -50,17 +51,8 @@ export function GetCaCertificate({ action }: { action: Action }) {
   );
 }
 
-export interface CertificateRow {
-  number: number;
-  serial: string;
-  subject: string;
-  hostname: string | null;
-  instance: string | null;
-  filename: string;
-  usage: string;
-  notAfter: string;
-  status: string;
-}
+/** A listed certificate, as much of it as the table shows. */
+export type CertificateRow = Pick<RemoteCertificate, "number" | "serial" | "subject" | "hostname" | "instance" | "filename" | "usage" | "notAfter" | "status">;
 
 /** The server's issued certificates, each with Get. `compact`: only Serial Number and Filename, as IRIS shows this instance's. */
 export function CertificatesTable({ rows, action, compact }: { rows: CertificateRow[]; action: Action; compact?: boolean }) {

@@ -1,9 +1,10 @@
 "use client";
 import { Fragment, useActionState, type ReactNode } from "react";
 import { useFormStatus } from "react-dom";
-import { Field, SelectField } from "@/components/ui/field";
+import { Field, SelectField, TextAreaField } from "@/components/ui/field";
 import { SubmitButton } from "@/components/ui/button";
 import { Alert } from "@/components/ui/alert";
+import { FormErrorSummary } from "@/components/ui/form-errors";
 import { KEY_ALGORITHMS } from "@/lib/pki/key-algorithms.ts";
 import type { SubmitState, SubmittedView } from "@/app/(admin)/ca-client/submit/actions.ts";
 
@@ -75,33 +76,17 @@ function Progress({ serverUrl }: { serverUrl: string }) {
 }
 
 function SansField({ defaultValue, error }: { defaultValue?: string; error?: string }) {
-  const fid = "f-sans";
-  const describedBy = [`${fid}-hint`, error ? `${fid}-error` : null].filter(Boolean).join(" ");
   return (
-    <div>
-      <label htmlFor={fid} className="block text-sm font-medium text-slate-800">
-        Subject alternative names
-      </label>
-      <textarea
-        id={fid}
-        name="sans"
-        rows={2}
-        defaultValue={defaultValue}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={describedBy}
-        spellCheck={false}
-        className={`mt-1 block w-full rounded-md border bg-white px-3 py-2 font-mono text-sm shadow-sm placeholder:text-slate-400 focus:border-brand-600 focus:outline-none focus:ring-2 focus:ring-brand-600/30 ${error ? "border-red-600" : "border-slate-300"}`}
-        placeholder="DNS:server1.example.com, IP:192.0.2.10"
-      />
-      <p id={`${fid}-hint`} className="mt-1 text-xs text-slate-500">
-        Optional. DNS:name or IP:address, separated by commas, spaces or line breaks. A TLS server certificate needs its host names here (or as the Common Name).
-      </p>
-      {error ? (
-        <p id={`${fid}-error`} className="mt-1 text-sm font-medium text-red-700">
-          {error}
-        </p>
-      ) : null}
-    </div>
+    <TextAreaField
+      name="sans"
+      label="Subject alternative names"
+      rows={2}
+      defaultValue={defaultValue}
+      error={error}
+      spellCheck={false}
+      placeholder="DNS:server1.example.com, IP:192.0.2.10"
+      hint="Optional. DNS:name or IP:address, separated by commas, spaces or line breaks. A TLS server certificate needs its host names here (or as the Common Name)."
+    />
   );
 }
 
@@ -111,20 +96,11 @@ export function SubmitCsrForm({ action, serverUrl }: { action: Action; serverUrl
   // After a success the form starts empty again; after an error it keeps what was typed.
   const v = state.ok ? {} : (state.values ?? {});
   const f = state.fields ?? {};
-  const n = Object.keys(f).length;
   return (
     <div className="space-y-6">
       {result ? <SubmittedResult result={result} /> : null}
       <form key={result?.sha1Fingerprint ?? "form"} action={formAction} className="space-y-6" noValidate>
-        {state.message ? (
-          <Alert tone="error" title="The Certificate Signing Request was not submitted">
-            <p data-testid="submit-error">{state.message}</p>
-          </Alert>
-        ) : n > 0 ? (
-          <Alert tone="error" title="The Certificate Signing Request was not submitted">
-            {n === 1 ? "Correct the field marked below." : `Correct the ${n} fields marked below.`}
-          </Alert>
-        ) : null}
+        <FormErrorSummary title="The Certificate Signing Request was not submitted" message={state.message} fields={f} messageTestId="submit-error" />
         <Field name="fileNameRoot" label="File name root for local Certificate and Private Key files (without extension)" required defaultValue={v.fileNameRoot} error={f.fileNameRoot} hint="Letters, digits, hyphen and underscore; not “cache”. CAClient gives CAClient.key, CAClient.csr and, later, CAClient.cer." autoComplete="off" spellCheck={false} className="sm:max-w-xl" />
         <div className="grid gap-4 sm:grid-cols-2">
           <Field name="keyPassword" type="password" label="Password to Private Key file" error={f.keyPassword} autoComplete="new-password" hint="Optional; at least 8 characters. Empty: the key is saved unencrypted." />

@@ -2,7 +2,7 @@
 import { useActionState } from "react";
 import { Field, SelectField, CheckboxField } from "@/components/ui/field";
 import { SubmitButton, buttonClass } from "@/components/ui/button";
-import { Alert } from "@/components/ui/alert";
+import { FormErrorSummary } from "@/components/ui/form-errors";
 import { KEY_ALGORITHMS } from "@/lib/pki/key-algorithms.ts";
 import type { WizardState } from "@/app/(admin)/ca-server/actions.ts";
 
@@ -18,11 +18,7 @@ const SUBJECT = [
 ] as const;
 
 function Summary({ state }: { state: WizardState }) {
-  const fields = state.fields ?? {};
-  const n = Object.keys(fields).length;
-  if (state.message) return <Alert tone="error" title="The configuration was not saved">{state.message}</Alert>;
-  if (n > 0) return <Alert tone="error" title="The configuration was not saved">{n === 1 ? "Correct the field marked below." : `Correct the ${n} fields marked below.`}</Alert>;
-  return null;
+  return <FormErrorSummary title="The configuration was not saved" message={state.message} fields={state.fields} />;
 }
 
 export function CaServerWizard({ action }: { action: Action }) {

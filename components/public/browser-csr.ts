@@ -7,6 +7,7 @@ import { x509 } from "@/lib/pki/setup.ts"; // "reflect-metadata" first, then the
 import { subjectToName, validateSubject, type SubjectInput } from "@/lib/pki/names.ts";
 import type { KeyAlgorithm } from "@/lib/pki/key-algorithms.ts";
 import { isAppError } from "@/lib/errors/app-error.ts";
+import { isDnsName, MAX_SANS } from "@/lib/pki/san-rules.ts";
 import { derToPem, encryptPkcs8 } from "./encrypted-pkcs8.ts";
 
 export interface GenerateInput {
@@ -34,21 +35,6 @@ export class GenerateProblems extends Error {
   constructor(readonly fields: Record<string, string>) {
     super("The key pair was not generated");
   }
-}
-
-const LDH_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-const MAX_SANS = 100;
-
-/** A DNS host name of LDH labels, optionally with a leading "*." in front of two or more labels. */
-export function isDnsName(name: string): boolean {
-  if (name.length === 0 || name.length > 253) return false;
-  const labels = name.split(".");
-  if (labels[0] === "*") {
-    labels.shift();
-    if (labels.length < 2) return false;
-  }
-  if (!labels.every((l) => LDH_LABEL.test(l))) return false;
-  return !/^[0-9]+$/.test(labels[labels.length - 1]);
 }
 
 /** An IPv4 address in strict dotted decimal, or an IPv6 address in the form x509 encodes; null otherwise. */

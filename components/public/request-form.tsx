@@ -1,9 +1,10 @@
 "use client";
 import Link from "next/link";
 import { startTransition, useActionState, useEffect, useRef, useState, type ChangeEvent, type FormEvent } from "react";
-import { Field, SelectField } from "@/components/ui/field";
+import { Field, SelectField, TextAreaField } from "@/components/ui/field";
 import { SubmitButton, buttonClass, Spinner } from "@/components/ui/button";
 import { Alert } from "@/components/ui/alert";
+import { FormErrorSummary } from "@/components/ui/form-errors";
 import { KEY_ALGORITHMS, DEFAULT_KEY_ALGORITHM, type KeyAlgorithm } from "@/lib/pki/key-algorithms.ts";
 import { fileNameRootProblem } from "@/lib/ca/file-name-root.ts";
 import type { RequestFormState } from "@/app/(public)/request/actions.ts";
@@ -81,7 +82,6 @@ export function RequestForm({ action }: { action: Action }) {
   const v = state.values ?? {};
   const serverFields = state.fields ?? {};
   const f: Record<string, string | undefined> = { ...serverFields, ...localErrors };
-  const problemCount = Object.keys(f).length;
   const fileProblem = fileNameRootProblem(filename);
   const keyFileName = `${fileProblem ? "private" : filename.trim()}.key`;
 
@@ -216,15 +216,7 @@ export function RequestForm({ action }: { action: Action }) {
       <form id={KEYGEN_FORM} onSubmit={generate} noValidate hidden />
       <form id={UPLOAD_FORM} hidden onSubmit={(e) => e.preventDefault()} />
       <form action={formAction} onSubmit={onSubmit} className="space-y-6" noValidate aria-describedby="request-intro">
-        {state.message ? (
-          <Alert tone="error" title="The request was not submitted">
-            {state.message}
-          </Alert>
-        ) : problemCount > 0 ? (
-          <Alert tone="error" title="The request was not submitted">
-            {problemCount === 1 ? "Correct the field marked below." : `Correct the ${problemCount} fields marked below.`}
-          </Alert>
-        ) : null}
+        <FormErrorSummary title="The request was not submitted" message={state.message} fields={f} />
         <p id="request-intro" className="text-sm text-slate-600">
           After you submit, the CA administrator calls you to compare the request&rsquo;s SHA-1 fingerprint before issuing the certificate. Fields marked <span className="text-red-700">*</span> are required.
         </p>
@@ -381,35 +373,7 @@ export function RequestForm({ action }: { action: Action }) {
 }
 
 function TextArea({ name, label, hint, error, form }: { name: string; label: string; hint?: string; error?: string; form?: string }) {
-  const id = `f-${name.replace(/[^A-Za-z0-9_-]/g, "-")}`;
-  return (
-    <div>
-      <label htmlFor={id} className="block text-sm font-medium text-slate-800">
-        {label}
-      </label>
-      <textarea
-        id={id}
-        name={name}
-        form={form}
-        rows={3}
-        spellCheck={false}
-        autoComplete="off"
-        aria-invalid={error ? true : undefined}
-        aria-describedby={[hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined}
-        className={`mt-1 block w-full rounded-md border bg-white px-3 py-2 font-mono text-sm shadow-sm focus:border-brand-600 focus:outline-none focus:ring-2 focus:ring-brand-600/30 ${error ? "border-red-600" : "border-slate-300"}`}
-      />
-      {hint ? (
-        <p id={`${id}-hint`} className="mt-1 text-xs text-slate-500">
-          {hint}
-        </p>
-      ) : null}
-      {error ? (
-        <p id={`${id}-error`} className="mt-1 text-sm font-medium text-red-700">
-          {error}
-        </p>
-      ) : null}
-    </div>
-  );
+  return <TextAreaField name={name} label={label} hint={hint} error={error} form={form} rows={3} spellCheck={false} autoComplete="off" />;
 }
 
 function GeneratedPanel({ generated, keyFileName, csrFileName, keyDownloaded, onKeyDownload, onDiscard }: { generated: Generated; keyFileName: string; csrFileName: string; keyDownloaded: boolean; onKeyDownload: () => void; onDiscard: () => void }) {

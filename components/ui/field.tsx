@@ -1,20 +1,32 @@
-import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react";
+import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes, TextareaHTMLAttributes } from "react";
 
-interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, "name"> {
+/** What every field has besides its control's own attributes. */
+interface FieldBase {
   name: string;
   label: ReactNode;
   hint?: ReactNode;
   error?: string;
 }
 
+type FieldProps = Omit<InputHTMLAttributes<HTMLInputElement>, "name"> & FieldBase;
+
 const inputClass =
   "mt-1 block w-full rounded-md border bg-white px-3 py-2 text-sm shadow-sm placeholder:text-slate-400 focus:border-brand-600 focus:outline-none focus:ring-2 focus:ring-brand-600/30 disabled:bg-slate-100";
 
+function fieldId(name: string, id: string | undefined): string {
+  return id ?? `f-${name.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+}
 
-function fieldIds(name: string, id: string | undefined, hint: ReactNode, error: string | undefined) {
-  const fid = id ?? `f-${name.replace(/[^A-Za-z0-9_-]/g, "-")}`;
-  const describedBy = [hint ? `${fid}-hint` : null, error ? `${fid}-error` : null].filter(Boolean).join(" ") || undefined;
-  return { fid, describedBy };
+/** The attributes of a field's control: id and name, the error state and what describes it, the look (`extraClass` added). */
+function controlProps(name: string, id: string | undefined, hint: ReactNode, error: string | undefined, extraClass = "") {
+  const fid = fieldId(name, id);
+  return {
+    id: fid,
+    name,
+    "aria-invalid": error ? true : undefined,
+    "aria-describedby": [hint ? `${fid}-hint` : null, error ? `${fid}-error` : null].filter(Boolean).join(" ") || undefined,
+    className: `${inputClass}${extraClass} ${error ? "border-red-600" : "border-slate-300"}`,
+  };
 }
 
 /** Label above, hint and error below, each tied to the control by id. */
@@ -42,35 +54,33 @@ function FieldFrame({ fid, label, required, hint, error, className, children }: 
 
 /** A labelled input whose hint and error are tied to it for assistive technology. */
 export function Field({ name, label, hint, error, id, className, required, ...rest }: FieldProps) {
-  const { fid, describedBy } = fieldIds(name, id, hint, error);
+  const control = controlProps(name, id, hint, error);
   return (
-    <FieldFrame fid={fid} label={label} required={required} hint={hint} error={error} className={className}>
-      <input
-        id={fid}
-        name={name}
-        required={required}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={describedBy}
-        className={`${inputClass} ${error ? "border-red-600" : "border-slate-300"}`}
-        {...rest}
-      />
+    <FieldFrame fid={control.id} label={label} required={required} hint={hint} error={error} className={className}>
+      <input {...control} required={required} {...rest} />
     </FieldFrame>
   );
 }
 
-interface SelectFieldProps extends Omit<SelectHTMLAttributes<HTMLSelectElement>, "name"> {
-  name: string;
-  label: ReactNode;
-  hint?: ReactNode;
-  error?: string;
-  options: readonly { value: string; label: string }[];
+type TextAreaFieldProps = Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, "name"> & FieldBase;
+
+/** A labelled textarea in a monospace font (names, addresses), its hint and error tied to it as Field's are. */
+export function TextAreaField({ name, label, hint, error, id, className, required, ...rest }: TextAreaFieldProps) {
+  const control = controlProps(name, id, hint, error, " font-mono");
+  return (
+    <FieldFrame fid={control.id} label={label} required={required} hint={hint} error={error} className={className}>
+      <textarea {...control} required={required} {...rest} />
+    </FieldFrame>
+  );
 }
 
+type SelectFieldProps = Omit<SelectHTMLAttributes<HTMLSelectElement>, "name"> & FieldBase & { options: readonly { value: string; label: string }[] };
+
 export function SelectField({ name, label, hint, error, options, id, className, ...rest }: SelectFieldProps) {
-  const { fid, describedBy } = fieldIds(name, id, hint, error);
+  const control = controlProps(name, id, hint, error);
   return (
-    <FieldFrame fid={fid} label={label} hint={hint} error={error} className={className}>
-      <select id={fid} name={name} aria-invalid={error ? true : undefined} aria-describedby={describedBy} className={`${inputClass} ${error ? "border-red-600" : "border-slate-300"}`} {...rest}>
+    <FieldFrame fid={control.id} label={label} hint={hint} error={error} className={className}>
+      <select {...control} {...rest}>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
             {o.label}
@@ -82,7 +92,7 @@ export function SelectField({ name, label, hint, error, options, id, className, 
 }
 
 export function CheckboxField({ name, label, hint, defaultChecked, id }: { name: string; label: ReactNode; hint?: ReactNode; defaultChecked?: boolean; id?: string }) {
-  const fid = id ?? `f-${name.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+  const fid = fieldId(name, id);
   return (
     <div className="flex items-start gap-2">
       <input id={fid} name={name} type="checkbox" defaultChecked={defaultChecked} aria-describedby={hint ? `${fid}-hint` : undefined} className="mt-1 h-4 w-4 rounded border-slate-300 text-brand-600" />

@@ -10,6 +10,7 @@ import { randomBytes, scryptSync } from "node:crypto";
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { resetEnvCache } from "../env.ts";
+import { setEnv } from "../test-support/env.ts";
 import { closeDb, databaseProvider, getDb, type Db } from "../db/index.ts";
 import { PrismaClient as PgPrismaClient } from "../db/generated/postgres/client.ts";
 import type { AppError } from "../errors/app-error.ts";
@@ -26,7 +27,7 @@ describe.skipIf(!url)("lib/auth on PostgreSQL", () => {
   let server: pg.Client;
   let database: string;
   let dbUrl: string;
-  const saved: Record<string, string | undefined> = {};
+  let restoreEnv: (() => void) | undefined;
 
   beforeAll(async () => {
     server = new pg.Client({ connectionString: url });
@@ -36,12 +37,7 @@ describe.skipIf(!url)("lib/auth on PostgreSQL", () => {
     const u = new URL(url!);
     u.pathname = `/${database}`;
     dbUrl = u.toString();
-    for (const k of ["DATABASE_URL", "PORTCULLIS_ADMIN_USER", "PORTCULLIS_ADMIN_PASSWORD"]) {
-      saved[k] = process.env[k];
-      delete process.env[k];
-    }
-    process.env.DATABASE_URL = dbUrl;
-    resetEnvCache();
+    restoreEnv = setEnv({ DATABASE_URL: dbUrl, PORTCULLIS_ADMIN_USER: undefined, PORTCULLIS_ADMIN_PASSWORD: undefined });
     await closeDb();
     await getDb();
     expect(databaseProvider()).toBe("postgres");
@@ -49,11 +45,7 @@ describe.skipIf(!url)("lib/auth on PostgreSQL", () => {
 
   afterAll(async () => {
     await closeDb();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    resetEnvCache();
+    restoreEnv?.();
     if (server) {
       await server.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       await server.end();

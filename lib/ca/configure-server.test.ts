@@ -1,19 +1,18 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { resetEnvCache } from "../env.ts";
-import { closeDb, getDb } from "../db/index.ts";
-import { resetSecretCache } from "../crypto/secret-box.ts";
-import { startTestSmtpServer, type TestSmtpServer } from "../mail/test-smtp-server.ts";
-import { openssl, opensslOk, scratchDir } from "../pki/test-support.ts";
-import { AppError } from "../errors/app-error.ts";
+import { getDb } from "../db/index.ts";
+import { startTestSmtpServer } from "../mail/test-smtp-server.ts";
+import { openssl, opensslOk } from "../pki/test-support.ts";
+import { expectAppError } from "../test-support/app-error.ts";
+import { useIsolatedDataDir, useTestSmtpServer } from "../test-support/data-dir.ts";
 import { configureCaServer, inspectCaServerLocation, type ConfigureCaInput } from "./configure-server.ts";
 import { reinitializeCaServer } from "./reinitialize-server.ts";
 import { findCaServerView, getPublicCaCertificate } from "./get-server.ts";
 
-const scratch = scratchDir("ca-config");
-let smtp: TestSmtpServer;
+const scratch = useIsolatedDataDir("ca-config");
+const smtp = useTestSmtpServer();
 const KEY_PW = "ca key password 1";
 
 function input(over: Partial<ConfigureCaInput> = {}): ConfigureCaInput {
@@ -32,37 +31,10 @@ function input(over: Partial<ConfigureCaInput> = {}): ConfigureCaInput {
   };
 }
 
-async function expectAppError(p: Promise<unknown>, code: string, field?: string): Promise<AppError> {
-  const e = await p.then(
-    () => null,
-    (x) => x,
-  );
-  expect(e, "expected an AppError").toBeInstanceOf(AppError);
-  expect((e as AppError).code).toBe(code);
-  if (field) expect(Object.keys((e as AppError).fields ?? {})).toContain(field);
-  return e as AppError;
-}
-
 async function dbIsEmpty(): Promise<boolean> {
   const db = await getDb();
   return (await db.caServer.count()) === 0;
 }
-
-beforeAll(async () => {
-  process.env.PORTCULLIS_DATA_DIR = scratch.dir;
-  delete process.env.DATABASE_URL;
-  delete process.env.PORTCULLIS_SECRET;
-  resetEnvCache();
-  resetSecretCache();
-  await closeDb();
-  smtp = await startTestSmtpServer();
-});
-
-afterAll(async () => {
-  await smtp.stop();
-  await closeDb();
-  scratch.remove();
-});
 
 beforeEach(async () => {
   const db = await getDb();

@@ -1,20 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { resetEnvCache } from "../env.ts";
-import { closeDb, getDb } from "../db/index.ts";
-import { resetSecretCache } from "../crypto/secret-box.ts";
-import { startTestSmtpServer, type TestSmtpServer } from "../mail/test-smtp-server.ts";
-import { opensslOk, openssl, scratchDir } from "../pki/test-support.ts";
-import { AppError } from "../errors/app-error.ts";
+import { getDb } from "../db/index.ts";
+import { opensslOk, openssl } from "../pki/test-support.ts";
+import type { AppError } from "../errors/app-error.ts";
+import { expectAppError } from "../test-support/app-error.ts";
+import { useIsolatedDataDir, useTestSmtpServer } from "../test-support/data-dir.ts";
 import { configureCaServer } from "./configure-server.ts";
 import { reinitializeCaServer } from "./reinitialize-server.ts";
 import { deleteRequest, getRequest, listPendingRequests, submitRequest, type SubmitRequestInput } from "./requests.ts";
 import { issueRequest } from "./issue-request.ts";
 import { certificateFile, searchCertificates } from "./certificates.ts";
 
-const scratch = scratchDir("requests");
-let smtp: TestSmtpServer;
+const scratch = useIsolatedDataDir("requests", { PORTCULLIS_PUBLIC_URL: undefined });
+const smtp = useTestSmtpServer();
 const KEY_PW = "queue test CA password";
 let counter = 0;
 
@@ -28,31 +27,7 @@ function request(over: Partial<SubmitRequestInput> = {}): SubmitRequestInput {
   return { csr: csr("web.example.com", ["-addext", "subjectAltName=DNS:web.example.com"]), contact: { name: "Tina Tech", phone: "+1 555 0100", email: "tina@example.com" }, hostname: "web.example.com", instance: "PROD", filename: "WebServer", ...over };
 }
 
-async function expectAppError(p: Promise<unknown>, code: string, field?: string): Promise<AppError> {
-  const e = await p.then(() => null, (x) => x);
-  expect(e, "expected an AppError").toBeInstanceOf(AppError);
-  expect((e as AppError).code).toBe(code);
-  if (field) expect(Object.keys((e as AppError).fields ?? {})).toContain(field);
-  return e as AppError;
-}
-
 const issueInput = { usage: "tls", caKeyPassword: KEY_PW, fingerprintVerified: true, verificationChannel: "phone" };
-
-beforeAll(async () => {
-  process.env.PORTCULLIS_DATA_DIR = scratch.dir;
-  delete process.env.DATABASE_URL;
-  delete process.env.PORTCULLIS_PUBLIC_URL;
-  resetEnvCache();
-  resetSecretCache();
-  await closeDb();
-  smtp = await startTestSmtpServer();
-});
-
-afterAll(async () => {
-  await smtp.stop();
-  await closeDb();
-  scratch.remove();
-});
 
 beforeEach(async () => {
   const db = await getDb();

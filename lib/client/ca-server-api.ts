@@ -10,6 +10,7 @@
  */
 import { isIPv6 } from "node:net";
 import { AppError, type AppErrorCode, type FieldErrors } from "../errors/app-error.ts";
+import { declaredLength, readBoundedBody } from "../http/bounded-body.ts";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Largest answer read (a page of 200 certificates is about 150 KB). */
@@ -151,27 +152,13 @@ export function networkError(e: unknown, loc: ServerLocation, timeoutMs: number)
 }
 
 async function readLimited(res: Response, maxBytes: number, loc: ServerLocation): Promise<Buffer> {
-  const declared = Number(res.headers.get("content-length") ?? "0");
   const tooLarge = () => new RemoteCaError("too_large", "upstream_failed", `The answer of the server at ${serverName(loc)} is larger than ${Math.round(maxBytes / 1024)} KB; it is not a Portcullis CA, or the request asked for too much.`);
-  if (declared > maxBytes) {
+  if (declaredLength(res.headers) > maxBytes) {
     await res.body?.cancel().catch(() => undefined);
     throw tooLarge();
   }
   if (!res.body) return Buffer.alloc(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
+  return readBoundedBody(res.body, maxBytes, tooLarge);
 }
 
 function mediaType(res: Response): string {

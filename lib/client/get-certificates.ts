@@ -11,7 +11,7 @@ import { fileNameRootProblem } from "../ca/file-name-root.ts";
 import { parseCertificate, isCaCertificate, describeCertificate, certificateToPem } from "../pki/certificates.ts";
 import { parseCsr } from "../pki/csr.ts";
 import { toBuffer } from "../pki/bytes.ts";
-import { fetchCa, fetchCaFileNameRoot, fetchCertificatePem, listCertificates, RemoteCaError, type CallOptions, type RemoteCertificate } from "./ca-server-api.ts";
+import { fetchCa, fetchCaFileNameRoot, fetchCertificatePem, listCertificates, RemoteCaError, type CallOptions, type CertificateSearch, type RemoteCertificate } from "./ca-server-api.ts";
 import { locationOf, requireCaClient } from "./configure-client.ts";
 import { clientFilePath, ensureClientDirectory, fileExists, replaceFile } from "./client-files.ts";
 
@@ -79,13 +79,7 @@ export async function getCaCertificate(opts: CallOptions = {}): Promise<SavedCaC
   };
 }
 
-export interface ServerCertificateQuery {
-  serial?: string | null;
-  number?: string | null;
-  hostname?: string | null;
-  instance?: string | null;
-  filename?: string | null;
-  cursor?: string | null;
+export interface ServerCertificateQuery extends Omit<CertificateSearch, "limit"> {
   /** "Show Certificates for This Instance": the configured instance name replaces `instance`. */
   thisInstance?: boolean;
 }

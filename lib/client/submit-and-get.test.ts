@@ -5,15 +5,15 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { existsSync, readFileSync, statSync, writeFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { resetEnvCache } from "../env.ts";
-import { closeDb, getDb } from "../db/index.ts";
-import { resetSecretCache } from "../crypto/secret-box.ts";
-import { AppError, isAppError } from "../errors/app-error.ts";
-import { openssl, opensslOk, scratchDir } from "../pki/test-support.ts";
-import { startTestSmtpServer, type TestSmtpServer } from "../mail/test-smtp-server.ts";
+import { getDb } from "../db/index.ts";
+import { isAppError } from "../errors/app-error.ts";
+import { openssl, opensslOk } from "../pki/test-support.ts";
+import { expectAppError } from "../test-support/app-error.ts";
+import { useIsolatedDataDir, useTestSmtpServer } from "../test-support/data-dir.ts";
+import { unusedPort } from "../test-support/ports.ts";
 import { configureCaServer } from "../ca/configure-server.ts";
 import { submitRequest } from "../ca/requests.ts";
 import { issueRequest } from "../ca/issue-request.ts";
@@ -24,10 +24,10 @@ import { submitCertificateRequest, resubmitCertificateRequest, listClientRequest
 import { getCaCertificate, getIssuedCertificate, searchServerCertificates } from "./get-certificates.ts";
 import { readClientFile } from "./client-files.ts";
 
-const scratch = scratchDir("client-e2e");
+const scratch = useIsolatedDataDir("client-e2e");
+const smtp = useTestSmtpServer();
 const CA_PW = "ca key password 1";
 const KEY_PW = "client key pw";
-let smtp: TestSmtpServer;
 let api: Server;
 let apiPort: number;
 let closedPort: number;
@@ -81,29 +81,11 @@ function clientInput(over: Partial<ConfigureClientInput> = {}): ConfigureClientI
   return { serverHost: "127.0.0.1", serverPort: String(apiPort), serverPath: "/api/v1", instanceName: "CLIENT1", hostname: "client1.example.com", contactName: "Ann Contact", contactPhone: "+1 617 555 0100", contactEmail: "ann@example.com", ...over };
 }
 
-async function rejects(p: Promise<unknown>): Promise<AppError> {
-  const e = await p.then(
-    () => null,
-    (x) => x,
-  );
-  expect(e, "expected an AppError").toBeInstanceOf(AppError);
-  return e as AppError;
-}
-
 const clientDir = () => join(scratch.dir, "client");
 
 beforeAll(async () => {
-  process.env.PORTCULLIS_DATA_DIR = scratch.dir;
-  delete process.env.DATABASE_URL;
-  delete process.env.PORTCULLIS_SECRET;
-  resetEnvCache();
-  resetSecretCache();
-  await closeDb();
-  smtp = await startTestSmtpServer();
   apiPort = await startApi();
-  const probe = createNetServer();
-  closedPort = await new Promise<number>((r) => probe.listen(0, "127.0.0.1", () => r((probe.address() as AddressInfo).port)));
-  await new Promise((r) => probe.close(r));
+  closedPort = await unusedPort();
   await configureCaServer({
     fileNameRoot: "MyCA",
     directory: "ca",
@@ -121,9 +103,6 @@ beforeAll(async () => {
 afterAll(async () => {
   api.closeAllConnections();
   await new Promise((r) => api.close(r));
-  await smtp.stop();
-  await closeDb();
-  scratch.remove();
 });
 
 beforeEach(async () => {
@@ -132,7 +111,7 @@ beforeEach(async () => {
 
 describe("configure", () => {
   it("validates every field and answers IRIS's message", async () => {
-    const e = await rejects(configureCaClient({ serverHost: "bad host!", serverPort: "70000", serverPath: "api", instanceName: "-x", contactName: " ", contactPhone: "call me", contactEmail: "nope", hostname: "under_score" }));
+    const e = await expectAppError(configureCaClient({ serverHost: "bad host!", serverPort: "70000", serverPath: "api", instanceName: "-x", contactName: " ", contactPhone: "call me", contactEmail: "nope", hostname: "under_score" }));
     expect(e.code).toBe("validation_failed");
     expect(Object.keys(e.fields!).sort()).toEqual(["contactEmail", "contactName", "contactPhone", "hostname", "instanceName", "serverHost", "serverPath", "serverPort"]);
     expect(e.fields!.serverPort).toBe("The port number must be between 1 and 65535");
@@ -205,8 +184,8 @@ describe("submit, issue, get", () => {
     expect(opensslOk(["pkey", "-in", keyFile, "-passin", `pass:${KEY_PW}`, "-pubout"])).toBe(certPub);
     // Offered to the browser: certificates and CSRs, never keys.
     expect((await readClientFile("CAClient060412.cer")).body.toString()).toContain("BEGIN CERTIFICATE");
-    expect((await rejects(readClientFile("CAClient060412.key"))).code).toBe("not_found");
-    expect((await rejects(readClientFile("../secret.key"))).code).toBe("not_found");
+    await expectAppError(readClientFile("CAClient060412.key"), "not_found");
+    await expectAppError(readClientFile("../secret.key"), "not_found");
   });
 
   it("without a password the key is unencrypted PKCS#8; RSA works too", async () => {
@@ -219,18 +198,18 @@ describe("submit, issue, get", () => {
 
   it("refuses bad fields before writing anything, and never overwrites files", async () => {
     await configureCaClient(clientInput());
-    const e = await rejects(submitCertificateRequest({ fileNameRoot: "cache", keyPassword: "short", keyPasswordConfirm: "other", subject: {}, sans: "IP:1.2.3" }));
+    const e = await expectAppError(submitCertificateRequest({ fileNameRoot: "cache", keyPassword: "short", keyPasswordConfirm: "other", subject: {}, sans: "IP:1.2.3" }));
     expect(Object.keys(e.fields!).sort()).toEqual(["fileNameRoot", "keyPassword", "keyPasswordConfirm", "sans", "subject.CN"]);
     expect(existsSync(join(clientDir(), "cache.key"))).toBe(false);
 
-    const dup = await rejects(submitCertificateRequest({ fileNameRoot: "CAClient060412", subject: { CN: "again" } }));
+    const dup = await expectAppError(submitCertificateRequest({ fileNameRoot: "CAClient060412", subject: { CN: "again" } }));
     expect(dup.code).toBe("conflict");
     expect(dup.fields?.fileNameRoot).toContain("already exists");
   });
 
   it("an unreachable server: the files are kept, the failure recorded, and the request can be sent again", async () => {
     await configureCaClient(clientInput({ serverPort: String(closedPort) }));
-    const e = await rejects(submitCertificateRequest({ fileNameRoot: "offline", keyPassword: KEY_PW, keyPasswordConfirm: KEY_PW, subject: { CN: "offline.example.com" }, sans: "offline.example.com" }));
+    const e = await expectAppError(submitCertificateRequest({ fileNameRoot: "offline", keyPassword: KEY_PW, keyPasswordConfirm: KEY_PW, subject: { CN: "offline.example.com" }, sans: "offline.example.com" }));
     const keyFile = join(clientDir(), "offline.key");
     const csrFile = join(clientDir(), "offline.csr");
     expect(e.message).toBe(
@@ -247,7 +226,7 @@ describe("submit, issue, get", () => {
     expect(again.sha1Fingerprint).toBe(row.sha1Fingerprint);
     expect(again.message).toContain('Certificate Signing Request "offline" successfully submitted');
     expect((await listClientRequests()).find((x) => x.id === row.id)).toMatchObject({ status: "submitted", serverRequestId: again.serverRequestId, error: null });
-    expect((await rejects(resubmitCertificateRequest(row.id))).code).toBe("conflict");
+    await expectAppError(resubmitCertificateRequest(row.id), "conflict");
   });
 
   it("the server's refusal is passed through with its message (a duplicate CSR answers 409)", async () => {
@@ -256,7 +235,7 @@ describe("submit, issue, get", () => {
     const r = await submitCertificateRequest({ fileNameRoot: "dup-a", subject: { CN: "dup.example.com" } });
     // Resending the same pending CSR: mark the local record failed to allow it, as after a lost answer.
     await db.clientRequest.update({ where: { id: r.id }, data: { status: "failed" } });
-    const e = await rejects(resubmitCertificateRequest(r.id));
+    const e = await expectAppError(resubmitCertificateRequest(r.id));
     expect(e.code).toBe("conflict");
     expect(e.message).toMatch(new RegExp(`^The Certificate Authority server at 127\\.0\\.0\\.1:${apiPort} refused the request: This Certificate Signing Request is already waiting in the queue`));
     expect(e.message).toContain("were kept");
@@ -264,15 +243,15 @@ describe("submit, issue, get", () => {
 
   it("Get refuses a certificate the saved CA did not sign, and a number that does not exist", async () => {
     await configureCaClient(clientInput());
-    expect((await rejects(getIssuedCertificate("99999"))).code).toBe("not_found");
-    expect((await rejects(getIssuedCertificate("abc"))).fields).toEqual({ number: "Choose a certificate by its number" });
+    await expectAppError(getIssuedCertificate("99999"), "not_found");
+    expect((await expectAppError(getIssuedCertificate("abc"))).fields).toEqual({ number: "Choose a certificate by its number" });
     const db = await getDb();
     const someone = await db.certificate.findFirstOrThrow();
     // Pretend another CA certificate was saved earlier.
     const other = scratch.path("other.pem");
     opensslOk(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", scratch.path("other.key"), "-out", other, "-subj", "/CN=Other CA", "-days", "2"]);
     await db.caClient.update({ where: { id: 1 }, data: { caCertificatePem: readFileSync(other, "utf8"), caSha1Fingerprint: "00" } });
-    const e = await rejects(getIssuedCertificate(someone.number));
+    const e = await expectAppError(getIssuedCertificate(someone.number));
     expect(e.message).toContain("was not issued by the Certificate Authority certificate saved on this instance");
     await getCaCertificate();
     expect((await getIssuedCertificate(someone.number)).number).toBe(someone.number);

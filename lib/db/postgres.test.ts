@@ -153,12 +153,11 @@ describe.skipIf(!url)("PostgreSQL", () => {
   });
 
   describe("the app through getDb()", () => {
-    const saved: Record<string, string | undefined> = {};
-    const keys = ["DATABASE_URL", "PORTCULLIS_DATA_DIR", "PORTCULLIS_SECRET"] as const;
+    let restoreEnv: (() => void) | undefined;
     // Imported lazily so the skipped file loads none of the app.
     let m: {
       db: typeof import("./index.ts");
-      env: typeof import("../env.ts");
+      env: typeof import("../test-support/env.ts");
       secret: typeof import("../crypto/secret-box.ts");
       configure: typeof import("../ca/configure-server.ts");
       view: typeof import("../ca/get-server.ts");
@@ -172,22 +171,18 @@ describe.skipIf(!url)("PostgreSQL", () => {
     beforeAll(async () => {
       m = {
         db: await import("./index.ts"),
-        env: await import("../env.ts"),
+        env: await import("../test-support/env.ts"),
         secret: await import("../crypto/secret-box.ts"),
         configure: await import("../ca/configure-server.ts"),
         view: await import("../ca/get-server.ts"),
         smtp: await import("../mail/test-smtp-server.ts"),
         support: await import("../pki/test-support.ts"),
       };
-      for (const k of keys) saved[k] = process.env[k];
       scratch = m.support.scratchDir("pg");
       dbUrl = await freshDatabase();
       // A server far from UTC: DateTime values and column defaults must not shift.
       await admin.query(`ALTER DATABASE "${created.at(-1)}" SET timezone TO 'Pacific/Kiritimati'`);
-      process.env.DATABASE_URL = dbUrl;
-      process.env.PORTCULLIS_DATA_DIR = scratch.dir;
-      delete process.env.PORTCULLIS_SECRET;
-      m.env.resetEnvCache();
+      restoreEnv = m.env.setEnv({ DATABASE_URL: dbUrl, PORTCULLIS_DATA_DIR: scratch.dir, PORTCULLIS_SECRET: undefined });
       m.secret.resetSecretCache();
       await m.db.closeDb();
       smtp = await m.smtp.startTestSmtpServer();
@@ -196,11 +191,7 @@ describe.skipIf(!url)("PostgreSQL", () => {
     afterAll(async () => {
       await m?.db.closeDb();
       await smtp?.stop();
-      for (const k of keys) {
-        if (saved[k] === undefined) delete process.env[k];
-        else process.env[k] = saved[k];
-      }
-      m?.env.resetEnvCache();
+      restoreEnv?.();
       m?.secret.resetSecretCache();
       scratch?.remove();
     });

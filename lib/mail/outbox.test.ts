@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { closeDb, getDb, type Db } from "../db/index.ts";
-import { resetEnvCache } from "../env.ts";
-import { open, resetSecretCache } from "../crypto/secret-box.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { getDb, type Db } from "../db/index.ts";
+import { open } from "../crypto/secret-box.ts";
+import { useIsolatedDataDir, useTestSmtpServer } from "../test-support/data-dir.ts";
+import { unusedPort } from "../test-support/ports.ts";
+import { startTestSmtpServer, type TestSmtpServer } from "./test-smtp-server.ts";
 import {
   MAX_ATTEMPTS,
   deliverMail,
@@ -20,35 +18,14 @@ import {
 } from "./outbox.ts";
 import { caConfiguredEmail } from "./templates/ca-configured.ts";
 import { smtpTestEmail } from "./templates/test-message.ts";
-import { startTestSmtpServer, type TestSmtpServer } from "./test-smtp-server.ts";
 import type { SmtpSettings } from "./transport.ts";
 
-let dir: string;
+useIsolatedDataDir("mail", { PORTCULLIS_MAIL_RETRY_SECONDS: "5", PORTCULLIS_PUBLIC_URL: "https://pki.example.test" });
+const smtp = useTestSmtpServer();
 let db: Db;
-let smtp: TestSmtpServer;
-const saved = { ...process.env };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "portcullis-mail-"));
-  process.env.PORTCULLIS_DATA_DIR = dir;
-  process.env.PORTCULLIS_MAIL_RETRY_SECONDS = "5";
-  process.env.PORTCULLIS_PUBLIC_URL = "https://pki.example.test";
-  delete process.env.DATABASE_URL;
-  delete process.env.PORTCULLIS_SECRET;
-  resetEnvCache();
-  resetSecretCache();
-  await closeDb();
   db = await getDb();
-  smtp = await startTestSmtpServer();
-});
-
-afterAll(async () => {
-  await smtp?.stop();
-  await closeDb();
-  process.env = saved;
-  resetEnvCache();
-  resetSecretCache();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 function settings(over: Partial<SmtpSettings> = {}): SmtpSettings {
@@ -57,15 +34,6 @@ function settings(over: Partial<SmtpSettings> = {}): SmtpSettings {
 
 async function queue(to: string, s: SmtpSettings, kind = "smtp-test"): Promise<string> {
   return enqueueMail(db, { kind, to, smtp: s, ...smtpTestEmail({ to }) });
-}
-
-/** A port nothing listens on (free a moment ago). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 const row = (id: string) => db.outboxMessage.findUniqueOrThrow({ where: { id } });
@@ -112,7 +80,7 @@ describe("outbox delivery to a real SMTP server", () => {
 
   it("seals the SMTP settings: the password is not in the database in clear", async () => {
     const password = "Pl4intext-Should-Not-Appear";
-    const id = await queue("seal@example.test", settings({ username: "u", password, port: await closedPort() }));
+    const id = await queue("seal@example.test", settings({ username: "u", password, port: await unusedPort() }));
     const r = await row(id);
     expect(r.transportEnc).toBeTruthy();
     expect(r.transportEnc).not.toContain(password);
@@ -177,7 +145,7 @@ describe("outbox delivery to a real SMTP server", () => {
   });
 
   it("keeps the message when the server is down and delivers it exactly once when it is back", async () => {
-    const port = await closedPort();
+    const port = await unusedPort();
     const id = await queue("later@example.test", settings({ port }));
     const t0 = new Date();
     const res = await deliverMail(id, { now: t0 });
@@ -230,7 +198,7 @@ describe("outbox delivery to a real SMTP server", () => {
     expect(retryDelaySeconds(15)).toBe(3600);
     expect(retryDelaySeconds(MAX_ATTEMPTS)).toBe(3600);
 
-    const id = await queue("backoff@example.test", settings({ port: await closedPort() }));
+    const id = await queue("backoff@example.test", settings({ port: await unusedPort() }));
     let now = new Date();
     const delays: number[] = [];
     for (let i = 0; i < 4; i++) {

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AppError } from "../errors/app-error.ts";
+import { appError } from "../test-support/app-error.ts";
 import {
   certificateToPem,
   createSelfSignedCa,
@@ -10,42 +10,26 @@ import {
   type CertificateResult,
 } from "./certificates.ts";
 import type { KeyAlgorithm } from "./key-algorithms.ts";
-import { generateKeyPair, keyMatchesCertificate, type KeyPair } from "./keys.ts";
+import { keyMatchesCertificate, type KeyPair } from "./keys.ts";
 import { unencryptedPkcs8Pem } from "./pkcs8.ts";
 import { x509 } from "./setup.ts";
-import { openssl, opensslBytes, opensslOk, scratchDir } from "./test-support.ts";
+import { EMPTY_REQ_CONFIG, KEY_ALGORITHM_IDS as ALGS, generateKeyPairs, openssl, opensslBytes, opensslOk, opensslSelfSigned, scratchDir } from "./test-support.ts";
 
 const tmp = scratchDir("certificates");
-const ALGS: KeyAlgorithm[] = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"];
-const pairs = {} as Record<KeyAlgorithm, KeyPair>;
+let pairs: Record<KeyAlgorithm, KeyPair>;
 const cas = {} as Record<KeyAlgorithm, CertificateResult>;
 const SUBJECT = { C: "DE", O: "Acme", CN: "Acme Root CA" };
 
 beforeAll(async () => {
-  const generated = await Promise.all(ALGS.map((a) => generateKeyPair(a)));
-  ALGS.forEach((a, i) => (pairs[a] = generated[i]));
+  pairs = await generateKeyPairs(ALGS);
   for (const a of ALGS) cas[a] = await createSelfSignedCa({ subject: SUBJECT, keys: pairs[a], validityDays: 3650 });
 });
 afterAll(() => tmp.remove());
 
-async function appError(fn: () => unknown): Promise<AppError> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error("expected an AppError");
-}
-
 /** Writes a leaf certificate OpenSSL signs with a throwaway key; `ext` adds extensions. */
 function opensslCert(name: string, ext: string[] = []): { file: string; pem: string } {
-  const key = tmp.path(`${name}.key`);
-  opensslOk(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]);
-  const file = tmp.path(`${name}.cer`);
   // -x509 without the config's v3_ca section: only the extensions given here.
-  opensslOk(["req", "-x509", "-key", key, "-subj", `/CN=${name}`, "-days", "1", "-config", tmp.file("empty.cnf", "[req]\ndistinguished_name=dn\n[dn]\n"), ...ext, "-out", file]);
-  return { file, pem: opensslOk(["x509", "-in", file]) };
+  return opensslSelfSigned(tmp, name, { args: ["-config", tmp.file("empty.cnf", EMPTY_REQ_CONFIG), ...ext] });
 }
 
 describe("createSelfSignedCa", () => {

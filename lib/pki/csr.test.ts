@@ -1,9 +1,9 @@
 import { createPrivateKey, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AppError } from "../errors/app-error.ts";
+import { appError } from "../test-support/app-error.ts";
 import { derChildren, formatIpAddress, isDnsName, parseCsr, parseIpAddress, readDer, sanToString, type ParsedCsr } from "./csr.ts";
-import { openssl, opensslBytes, opensslOk, scratchDir } from "./test-support.ts";
+import { EMPTY_REQ_CONFIG, GENPKEY_ARGS, openssl, opensslBytes, opensslKeyFiles, opensslOk, scratchDir } from "./test-support.ts";
 
 const tmp = scratchDir("csr");
 const SANS = "subjectAltName=DNS:a.example.com,IP:127.0.0.1,email:x@example.com,URI:https://example.com/x";
@@ -15,18 +15,8 @@ const EXPECTED_SANS = [
 ];
 let cnf: string;
 
-const KEY_ARGS = {
-  rsa2048: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
-  rsa1024: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"],
-  rsaE3: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-pkeyopt", "rsa_keygen_pubexp:3"],
-  p256: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-  p384: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
-  p521: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"],
-  k1: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:secp256k1"],
-  ed25519: ["-algorithm", "ED25519"],
-} as const;
-type KeyName = keyof typeof KEY_ARGS;
-const keys = {} as Record<KeyName, string>;
+type KeyName = keyof typeof GENPKEY_ARGS;
+let keys: Record<KeyName, string>;
 
 /** A CSR made by `openssl req` (PEM text); `args` adds -addext options and the like. */
 function req(key: KeyName, subj: string, args: string[] = []): string {
@@ -66,16 +56,6 @@ function resign(pem: string, key: KeyName, subject: Buffer): Buffer {
   return tlv(0x30, newCri, sigAlg.bytes, tlv(0x03, Buffer.from([0]), signature));
 }
 
-async function appError(fn: () => unknown): Promise<AppError> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error("expected an AppError");
-}
-
 /** What OpenSSL says about the CSR's own signature (it exits 0 either way). */
 function opensslVerdict(csr: string | Buffer): string {
   const file = tmp.file("verdict.csr", csr);
@@ -87,11 +67,8 @@ let rsa: string;
 let parsedRsa: ParsedCsr;
 
 beforeAll(async () => {
-  cnf = tmp.file("empty.cnf", "[req]\ndistinguished_name=dn\n[dn]\n[dir_sect]\nCN=dir\n");
-  for (const k of Object.keys(KEY_ARGS) as KeyName[]) {
-    keys[k] = tmp.path(`${k}.key`);
-    opensslOk(["genpkey", ...KEY_ARGS[k], "-out", keys[k]]);
-  }
+  cnf = tmp.file("empty.cnf", `${EMPTY_REQ_CONFIG}[dir_sect]\nCN=dir\n`);
+  keys = await opensslKeyFiles(tmp, GENPKEY_ARGS);
   rsa = req("rsa2048", "/C=DE/O=Acme GmbH/OU=Ops/CN=a.example.com", ["-addext", SANS]);
   parsedRsa = await parseCsr(rsa);
 });

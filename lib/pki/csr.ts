@@ -6,7 +6,10 @@ import { fingerprints } from "./fingerprint.ts";
 import { describePublicKey, type PublicKeyDescription } from "./keys.ts";
 import { countPemBlocks, derToPem, looksLikePem, pemToDer } from "./pem.ts";
 import { DEVICE_IDENTITY } from "./profiles.ts";
+import { isDnsName, MAX_SANS } from "./san-rules.ts";
 import { x509 } from "./setup.ts";
+
+export { isDnsName, MAX_SANS };
 
 /** Largest CSR accepted, PEM or DER (a 16384-bit RSA CSR with 100 SANs is far smaller). */
 export const MAX_CSR_BYTES = 64 * 1024;
@@ -14,8 +17,6 @@ export const MAX_CSR_BYTES = 64 * 1024;
 export const MAX_SUBJECT_DER_BYTES = 1024;
 /** Longest subject attribute value, in characters (RFC 5280's ub-common-name and friends). */
 export const MAX_ATTRIBUTE_LENGTH = 64;
-/** Most subject alternative names in one request. */
-export const MAX_SANS = 100;
 
 const MAX_URI_LENGTH = 2048;
 const MAX_EMAIL_LENGTH = 254;
@@ -230,24 +231,6 @@ const OID_SAN = "2.5.29.17";
 
 // ---------------------------------------------------------------------------------
 // Host names, addresses, e-mail, URIs.
-
-const LDH_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
-/**
- * True for a DNS host name of LDH labels (letters, digits, inner hyphens; 1–63 each;
- * ≤ 253 in all; the last label not all digits), optionally with a leading "*." wildcard
- * label in front of at least two labels. No trailing dot, no Unicode (use A-labels).
- */
-export function isDnsName(name: string, opts: { wildcard?: boolean } = {}): boolean {
-  if (name.length === 0 || name.length > 253) return false;
-  const labels = name.split(".");
-  if (opts.wildcard !== false && labels[0] === "*") {
-    labels.shift();
-    if (labels.length < 2) return false;
-  }
-  if (!labels.every((l) => LDH_LABEL.test(l))) return false;
-  return !/^[0-9]+$/.test(labels[labels.length - 1]);
-}
 
 /** The 4 or 16 bytes of an IPv4 (dotted decimal, no leading zeros) or IPv6 address; null otherwise. */
 export function parseIpAddress(text: string): Buffer | null {

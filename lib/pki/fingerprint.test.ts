@@ -1,16 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fingerprint, fingerprints } from "./fingerprint.ts";
-import { opensslBytes, opensslOk, scratchDir } from "./test-support.ts";
+import { opensslBytes, opensslOk, opensslSelfSigned, scratchDir } from "./test-support.ts";
 
 const tmp = scratchDir("fingerprint");
 let certFile: string;
 let der: Buffer;
 
 beforeAll(() => {
-  const key = tmp.path("k.pem");
-  opensslOk(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]);
-  certFile = tmp.path("c.pem");
-  opensslOk(["req", "-x509", "-key", key, "-subj", "/CN=fingerprint test", "-days", "1", "-out", certFile]);
+  certFile = opensslSelfSigned(tmp, "c", { subject: "/CN=fingerprint test" }).file;
   der = opensslBytes(["x509", "-in", certFile, "-outform", "DER"]);
 });
 afterAll(() => tmp.remove());

@@ -3,14 +3,14 @@ import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AppError } from "../errors/app-error.ts";
+import { appError } from "../test-support/app-error.ts";
 import { createSelfSignedCa, type CertificateResult } from "./certificates.ts";
 import { derChildren, parseCsr, readDer, type ParsedCsr } from "./csr.ts";
 import { issueCertificate, type IssuingCa } from "./issue.ts";
 import { generateKeyPair, type KeyPair } from "./keys.ts";
 import type { Usage } from "./profiles.ts";
 import { x509 } from "./setup.ts";
-import { openssl, opensslOk, scratchDir } from "./test-support.ts";
+import { EMPTY_REQ_CONFIG, GENPKEY_ARGS, openssl, opensslKeyFiles, opensslOk, scratchDir } from "./test-support.ts";
 
 const tmp = scratchDir("issue");
 let cnf: string;
@@ -24,14 +24,14 @@ interface TestCa extends IssuingCa {
 const cas = {} as Record<CaName, TestCa>;
 
 const KEY_ARGS = {
-  p256: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-  p256b: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-  p384: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
-  rsa: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
-  ed: ["-algorithm", "ED25519"],
+  p256: GENPKEY_ARGS.p256,
+  p256b: GENPKEY_ARGS.p256,
+  p384: GENPKEY_ARGS.p384,
+  rsa: GENPKEY_ARGS.rsa2048,
+  ed: GENPKEY_ARGS.ed25519,
 } as const;
 type KeyName = keyof typeof KEY_ARGS;
-const keyFiles = {} as Record<KeyName, string>;
+let keyFiles: Record<KeyName, string>;
 
 // The requests, made by `openssl req`: [key, -subj, extra arguments].
 const REQUESTS = {
@@ -49,16 +49,6 @@ const REQUESTS = {
 } as const satisfies Record<string, readonly [KeyName, string, readonly string[]]>;
 type RequestName = keyof typeof REQUESTS;
 const csrs = {} as Record<RequestName, { parsed: ParsedCsr; file: string }>;
-
-async function appError(fn: () => unknown): Promise<AppError> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error("expected an AppError");
-}
 
 let counter = 0;
 /** Issues and writes the certificate to a file. */
@@ -96,15 +86,8 @@ function certName(der: Buffer, which: "subject" | "issuer"): Buffer {
 }
 
 beforeAll(async () => {
-  cnf = tmp.file("empty.cnf", "[req]\ndistinguished_name=dn\n[dn]\n");
-  await Promise.all(
-    (Object.keys(KEY_ARGS) as KeyName[]).map(async (k) => {
-      keyFiles[k] = tmp.path(`${k}.key`);
-      await new Promise<void>((resolve, reject) =>
-        spawn("openssl", ["genpkey", ...KEY_ARGS[k], "-out", keyFiles[k]]).on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`genpkey ${k}: ${code}`)))),
-      );
-    }),
-  );
+  cnf = tmp.file("empty.cnf", EMPTY_REQ_CONFIG);
+  keyFiles = await opensslKeyFiles(tmp, KEY_ARGS);
   for (const [name, [key, subj, args]] of Object.entries(REQUESTS) as [RequestName, (typeof REQUESTS)[RequestName]][]) {
     const file = tmp.path(`${name}.csr`);
     opensslOk(["req", "-new", "-key", keyFiles[key], "-subj", subj, "-config", cnf, ...args, "-out", file]);

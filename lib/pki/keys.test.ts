@@ -1,15 +1,14 @@
 import { createPrivateKey, generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AppError } from "../errors/app-error.ts";
+import { appError } from "../test-support/app-error.ts";
 import { DEFAULT_KEY_ALGORITHM, isKeyAlgorithm, KEY_ALGORITHMS, type KeyAlgorithm } from "./key-algorithms.ts";
 import { describePublicKey, generateKeyPair, importSigningKey, keyMatchesCertificate, spkiDer, type KeyPair } from "./keys.ts";
 import { unencryptedPkcs8Pem } from "./pkcs8.ts";
 import { x509 } from "./setup.ts";
-import { opensslBytes, opensslOk, scratchDir } from "./test-support.ts";
+import { KEY_ALGORITHM_IDS as ALGS, generateKeyPairs, opensslBytes, opensslOk, scratchDir } from "./test-support.ts";
 
 const tmp = scratchDir("keys");
-const ALGS: KeyAlgorithm[] = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"];
-const pairs = {} as Record<KeyAlgorithm, KeyPair>;
+let pairs: Record<KeyAlgorithm, KeyPair>;
 let ticksDuringGeneration = 0;
 
 beforeAll(async () => {
@@ -17,23 +16,12 @@ beforeAll(async () => {
   // shows generation runs off the event loop.
   const timer = setInterval(() => ticksDuringGeneration++, 5);
   try {
-    const generated = await Promise.all(ALGS.map((a) => generateKeyPair(a)));
-    ALGS.forEach((a, i) => (pairs[a] = generated[i]));
+    pairs = await generateKeyPairs(ALGS);
   } finally {
     clearInterval(timer);
   }
 });
 afterAll(() => tmp.remove());
-
-async function appError(fn: () => unknown): Promise<AppError> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error("expected an AppError");
-}
 
 describe("key algorithms", () => {
   it("lists the five choices with their labels, P-256 first and default", () => {

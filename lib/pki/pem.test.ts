@@ -1,30 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AppError } from "../errors/app-error.ts";
+import { appError } from "../test-support/app-error.ts";
 import { countPemBlocks, derToPem, looksLikePem, pemToDer } from "./pem.ts";
-import { opensslBytes, opensslOk, scratchDir } from "./test-support.ts";
+import { opensslBytes, opensslSelfSigned, scratchDir } from "./test-support.ts";
 
 const tmp = scratchDir("pem");
 let certPem: string;
 let certDer: Buffer;
 
 beforeAll(() => {
-  const key = tmp.path("k.pem");
-  opensslOk(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]);
-  opensslOk(["req", "-x509", "-key", key, "-subj", "/CN=pem test", "-days", "1", "-out", tmp.path("c.pem")]);
-  certPem = opensslOk(["x509", "-in", tmp.path("c.pem")]);
-  certDer = opensslBytes(["x509", "-in", tmp.path("c.pem"), "-outform", "DER"]);
+  const cert = opensslSelfSigned(tmp, "c", { subject: "/CN=pem test" });
+  certPem = cert.pem;
+  certDer = opensslBytes(["x509", "-in", cert.file, "-outform", "DER"]);
 });
 afterAll(() => tmp.remove());
-
-function appError(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error("expected an AppError");
-}
 
 describe("pemToDer / derToPem", () => {
   it("decodes OpenSSL's PEM to the DER OpenSSL writes", () => {

@@ -2,6 +2,7 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject } from "node:cryp
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../errors/app-error.ts";
+import { appError } from "../test-support/app-error.ts";
 import { generateKeyPair, importSigningKey, spkiDer } from "./keys.ts";
 import { derToPem, pemToDer } from "./pem.ts";
 import { decryptPrivateKey, encryptPrivateKey, isEncryptedPrivateKeyPem, unencryptedPkcs8Pem } from "./pkcs8.ts";
@@ -19,16 +20,6 @@ beforeAll(async () => {
   [ecPem, rsaPem] = await Promise.all([encryptPrivateKey(ec, PW), encryptPrivateKey(rsa, PW)]);
 });
 afterAll(() => tmp.remove());
-
-function appError(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error("expected an AppError");
-}
 
 /** SPKI DER of the key OpenSSL reads from `file` with `password`. */
 function opensslPublicKey(file: string, password: string): Buffer {

@@ -1,11 +1,14 @@
 /**
- * Helpers for the pki tests: a scratch directory and the OpenSSL CLI as the
- * independent judge of what the library writes. Not used by application code.
+ * Helpers for the pki tests: the OpenSSL CLI as the independent judge of what the
+ * library writes, and the keys and certificates several tests start from. Not used by
+ * application code.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawn, spawnSync } from "node:child_process";
+import type { KeyAlgorithm } from "./key-algorithms.ts";
+import { generateKeyPair, type KeyPair } from "./keys.ts";
+import type { ScratchDir } from "../test-support/scratch-dir.ts";
+
+export { scratchDir, type ScratchDir } from "../test-support/scratch-dir.ts";
 
 export interface OpensslResult {
   status: number | null;
@@ -35,17 +38,55 @@ export function opensslBytes(args: string[]): Buffer {
   return r.stdout;
 }
 
-/** A temporary directory for one test file; `file()` writes into it and returns the path. */
-export function scratchDir(prefix: string) {
-  const dir = mkdtempSync(join(tmpdir(), `portcullis-${prefix}-`));
-  return {
-    dir,
-    path: (name: string) => join(dir, name),
-    file(name: string, content: string | Uint8Array): string {
-      const p = join(dir, name);
-      writeFileSync(p, content, { mode: 0o600 });
-      return p;
-    },
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
+/** `openssl genpkey` arguments for the key types the tests have OpenSSL make. */
+export const GENPKEY_ARGS = {
+  rsa2048: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+  rsa1024: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"],
+  rsaE3: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-pkeyopt", "rsa_keygen_pubexp:3"],
+  p256: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+  p384: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+  p521: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"],
+  k1: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:secp256k1"],
+  ed25519: ["-algorithm", "ED25519"],
+} as const;
+
+/** An `openssl req -config` with no default extensions and no prompts. */
+export const EMPTY_REQ_CONFIG = "[req]\ndistinguished_name=dn\n[dn]\n";
+
+/** Has OpenSSL make one key file `<name>.key` in `scratch` per entry of `keys` (name → genpkey arguments), all at once; answers name → file. */
+export async function opensslKeyFiles<K extends string>(scratch: ScratchDir, keys: Record<K, readonly string[]>): Promise<Record<K, string>> {
+  const files = {} as Record<K, string>;
+  await Promise.all(
+    (Object.keys(keys) as K[]).map(async (k) => {
+      files[k] = scratch.path(`${k}.key`);
+      await new Promise<void>((resolve, reject) =>
+        spawn("openssl", ["genpkey", ...keys[k], "-out", files[k]]).on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`genpkey ${k}: ${code}`)))),
+      );
+    }),
+  );
+  return files;
+}
+
+/**
+ * A P-256 key `<name>.key` and a certificate `<name>.cer` for it, self-signed by
+ * `openssl req -x509` for one day, in `scratch`. `subject` defaults to /CN=<name>;
+ * `args` adds options such as -config or -addext.
+ */
+export function opensslSelfSigned(scratch: ScratchDir, name: string, opts: { subject?: string; args?: string[] } = {}): { key: string; file: string; pem: string } {
+  const key = scratch.path(`${name}.key`);
+  opensslOk(["genpkey", ...GENPKEY_ARGS.p256, "-out", key]);
+  const file = scratch.path(`${name}.cer`);
+  opensslOk(["req", "-x509", "-key", key, "-subj", opts.subject ?? `/CN=${name}`, "-days", "1", ...(opts.args ?? []), "-out", file]);
+  return { key, file, pem: opensslOk(["x509", "-in", file]) };
+}
+
+/** Every key algorithm a CA or a request can use, in the order the pages list them. */
+export const KEY_ALGORITHM_IDS: KeyAlgorithm[] = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"];
+
+/** A key pair of each algorithm of `algorithms`, generated in parallel by the library. */
+export async function generateKeyPairs(algorithms: KeyAlgorithm[]): Promise<Record<KeyAlgorithm, KeyPair>> {
+  const generated = await Promise.all(algorithms.map((a) => generateKeyPair(a)));
+  const pairs = {} as Record<KeyAlgorithm, KeyPair>;
+  algorithms.forEach((a, i) => (pairs[a] = generated[i]));
+  return pairs;
 }

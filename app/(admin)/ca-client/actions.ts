@@ -2,16 +2,13 @@
 import { redirect } from "next/navigation";
 import { revalidatePath } from "next/cache";
 import { requireAdminAction } from "@/app/_server/session.ts";
-import { echoValues, toFormState, type FormState } from "@/app/_server/action-state.ts";
+import { echoValues, formText, toFormState, type FormState } from "@/app/_server/action-state.ts";
 import { checkCaServer, configureCaClient, type ConfigureClientInput } from "@/lib/client/configure-client.ts";
 
 export type ConfigureClientState = FormState<{ check?: { ok: boolean; message: string } }>;
 
 function formToInput(fd: FormData): ConfigureClientInput {
-  const s = (k: string) => {
-    const v = fd.get(k);
-    return typeof v === "string" ? v : undefined;
-  };
+  const s = (k: string) => formText(fd, k);
   return {
     serverHost: s("serverHost"),
     serverPort: s("serverPort"),

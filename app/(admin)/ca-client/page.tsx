@@ -2,10 +2,10 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { requireAdminPage } from "@/app/_server/session.ts";
 import { findCaClient, defaultInstanceName, systemHostname, CONFIGURED_MESSAGE, DEFAULT_SERVER_PATH } from "@/lib/client/configure-client.ts";
-import { PageHeader, Card, DefinitionList } from "@/components/ui/card";
+import { Card, DefinitionList } from "@/components/ui/card";
 import { Alert } from "@/components/ui/alert";
 import { ConfigureClientForm } from "@/components/ca-client/configure-client-form";
-import { ClientNav } from "@/components/ca-client/client-nav";
+import { ClientPageHeader } from "@/components/ca-client/client-page-header";
 import { configureClientAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "Configure local Certificate Authority client" };
@@ -15,18 +15,9 @@ export default async function CaClientPage({ searchParams }: { searchParams: Pro
   await requireAdminPage("/ca-client");
   const sp = await searchParams;
   const client = await findCaClient();
-  const breadcrumb = (
-    <>
-      <Link href="/" className="underline">
-        Public Key Infrastructure
-      </Link>{" "}
-      › Certificate Authority Client
-    </>
-  );
   return (
     <div className="space-y-6">
-      <PageHeader title="Configure local Certificate Authority client" breadcrumb={breadcrumb} description="Where the Certificate Authority server is, and who the local technical contact is. The CA server must be configured before any instance can be its client." />
-      <ClientNav current="/ca-client" />
+      <ClientPageHeader current="/ca-client" title="Configure local Certificate Authority client" description="Where the Certificate Authority server is, and who the local technical contact is. The CA server must be configured before any instance can be its client." />
       {sp.configured && client ? (
         <Alert tone="success" title={CONFIGURED_MESSAGE}>
           <p data-testid="configure-message">

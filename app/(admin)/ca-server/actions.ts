@@ -5,7 +5,7 @@ import { revalidatePath } from "next/cache";
 import { inspectCaServerLocation, configureCaServer, type ConfigureCaInput, type LocationInspection } from "@/lib/ca/configure-server.ts";
 import { reinitializeCaServer } from "@/lib/ca/reinitialize-server.ts";
 import { requireAdminAction } from "@/app/_server/session.ts";
-import { echoValues, toFormState, type FormState } from "@/app/_server/action-state.ts";
+import { echoValues, formSubject, formText, toFormState, type FormState } from "@/app/_server/action-state.ts";
 import { env } from "@/lib/env.ts";
 
 export interface WizardData {
@@ -17,16 +17,13 @@ export type WizardState = FormState<WizardData>;
 const SECRETS = ["keyPassword", "keyPasswordConfirm", "smtp.password", "smtp.passwordConfirm"];
 
 function formToInput(fd: FormData): ConfigureCaInput {
-  const s = (k: string) => {
-    const v = fd.get(k);
-    return typeof v === "string" ? v : undefined;
-  };
+  const s = (k: string) => formText(fd, k);
   return {
     fileNameRoot: s("fileNameRoot"),
     directory: s("directory"),
     keyPassword: s("keyPassword"),
     keyPasswordConfirm: s("keyPasswordConfirm"),
-    subject: { C: s("subject.C"), ST: s("subject.ST"), L: s("subject.L"), O: s("subject.O"), OU: s("subject.OU"), CN: s("subject.CN") },
+    subject: formSubject(fd),
     keyAlgorithm: s("keyAlgorithm"),
     caValidityDays: s("caValidityDays"),
     issuedValidityDays: s("issuedValidityDays"),

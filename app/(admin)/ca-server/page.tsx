@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { requireAdminPage } from "@/app/_server/session.ts";
 import { findCaServerView } from "@/lib/ca/get-server.ts";
 import { PageHeader, Card, DefinitionList } from "@/components/ui/card";
+import { Breadcrumb } from "@/components/ui/breadcrumb";
 import { Alert } from "@/components/ui/alert";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { CaServerWizard } from "@/components/ca-server/ca-server-wizard";
@@ -19,14 +19,7 @@ export default async function CaServerPage({ searchParams }: { searchParams: Pro
   await requireAdminPage("/ca-server");
   const sp = await searchParams;
   const view = await findCaServerView();
-  const breadcrumb = (
-    <>
-      <Link href="/" className="underline">
-        Public Key Infrastructure
-      </Link>{" "}
-      › Certificate Authority Server
-    </>
-  );
+  const breadcrumb = <Breadcrumb current="Certificate Authority Server" />;
   if (!view) {
     return (
       <div>

@@ -1,9 +1,9 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { searchCertificates, serialCandidates, type CertificateView } from "@/lib/ca/certificates.ts";
 import { usageLabel, type Usage } from "@/lib/pki/profiles.ts";
 import { isAppError } from "@/lib/errors/app-error.ts";
 import { PageHeader, Card, DefinitionList } from "@/components/ui/card";
+import { Breadcrumb } from "@/components/ui/breadcrumb";
 import { Alert } from "@/components/ui/alert";
 import { Field } from "@/components/ui/field";
 import { ButtonLink, PlainSubmit } from "@/components/public/button-link";
@@ -171,14 +171,7 @@ export default async function CertificatesPage({ searchParams }: { searchParams:
     <div className="space-y-6">
       <PageHeader
         title="Certificates"
-        breadcrumb={
-          <>
-            <Link href="/" className="underline">
-              Public Key Infrastructure
-            </Link>{" "}
-            › Certificates
-          </>
-        }
+        breadcrumb={<Breadcrumb current="Certificates" />}
         description="The Certificate Authority's certificate and the certificates it issued, by serial number, certificate number, host name, instance or file name. Scripts can use the same search over HTTP."
       />
 

@@ -1,7 +1,7 @@
 "use server";
 import { headers } from "next/headers";
 import { clientIp } from "@/app/_server/origin.ts";
-import { echoValues, toFormState, type FormState } from "@/app/_server/action-state.ts";
+import { echoValues, formText, toFormState, type FormState } from "@/app/_server/action-state.ts";
 import { RateLimiter } from "@/lib/auth/rate-limit.ts";
 import { submitRequest } from "@/lib/ca/requests.ts";
 import { env } from "@/lib/env.ts";
@@ -19,11 +19,6 @@ export type RequestFormState = FormState<SubmittedRequest>;
 // Its own window, like POST /api/v1/csrs: anonymous submissions per client address.
 const limiter = new RateLimiter(Number(process.env.PORTCULLIS_CSR_RATE_LIMIT ?? 30), 10 * 60_000);
 
-function text(fd: FormData, key: string): string | undefined {
-  const v = fd.get(key);
-  return typeof v === "string" ? v : undefined;
-}
-
 /** Submits a CSR from the public request page (no sign-in): the same rules as the API. */
 export async function submitPublicRequestAction(_prev: RequestFormState, fd: FormData): Promise<RequestFormState> {
   // The CSR is public but may be long; the form keeps it in its own state, so it is not echoed.
@@ -36,11 +31,11 @@ export async function submitPublicRequestAction(_prev: RequestFormState, fd: For
     const portalUrl = env().PORTCULLIS_PUBLIC_URL ?? (host ? `${h.get("x-forwarded-proto") ?? "http"}://${host}` : undefined);
     const r = await submitRequest(
       {
-        csr: text(fd, "csr") ?? "",
-        contact: { name: text(fd, "contact.name"), phone: text(fd, "contact.phone"), email: text(fd, "contact.email") },
-        hostname: text(fd, "hostname"),
-        instance: text(fd, "instance"),
-        filename: text(fd, "filename"),
+        csr: formText(fd, "csr") ?? "",
+        contact: { name: formText(fd, "contact.name"), phone: formText(fd, "contact.phone"), email: formText(fd, "contact.email") },
+        hostname: formText(fd, "hostname"),
+        instance: formText(fd, "instance"),
+        filename: formText(fd, "filename"),
       },
       { ip, portalUrl },
     );

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { findPublicCa } from "../public-ca.ts";
 import { PageHeader, Card } from "@/components/ui/card";
+import { Breadcrumb } from "@/components/ui/breadcrumb";
 import { Alert } from "@/components/ui/alert";
 import { RequestForm } from "@/components/public/request-form";
 import { submitPublicRequestAction } from "./actions.ts";
@@ -15,14 +16,7 @@ export default async function RequestPage() {
     <div className="space-y-6">
       <PageHeader
         title="Request a certificate"
-        breadcrumb={
-          <>
-            <Link href="/" className="underline">
-              Public Key Infrastructure
-            </Link>{" "}
-            › Request a certificate
-          </>
-        }
+        breadcrumb={<Breadcrumb current="Request a certificate" />}
         description="Submit a Certificate Signing Request to this Certificate Authority without running your own Portcullis instance: paste or upload a CSR, or let this page generate the key pair in your browser."
       />
       {ca ? (

@@ -5,11 +5,11 @@ import { isAppError } from "@/lib/errors/app-error.ts";
 import { findCaClient } from "@/lib/client/configure-client.ts";
 import { searchServerCertificates } from "@/lib/client/get-certificates.ts";
 import type { RemoteCertificate } from "@/lib/client/ca-server-api.ts";
-import { PageHeader, Card, DefinitionList } from "@/components/ui/card";
+import { Card, DefinitionList } from "@/components/ui/card";
 import { Alert } from "@/components/ui/alert";
 import { Field } from "@/components/ui/field";
 import { buttonClass } from "@/components/ui/button-styles";
-import { ClientNav } from "@/components/ca-client/client-nav";
+import { ClientNotConfigured, ClientPageHeader } from "@/components/ca-client/client-page-header";
 import { CertificatesTable, GetCaCertificate } from "@/components/ca-client/get-certificates";
 import { getCaCertificateAction, getCertificateAction } from "./actions.ts";
 
@@ -40,31 +40,15 @@ export default async function GetCertificatesPage({ searchParams }: { searchPara
     }
   }
   const nextHref = page?.nextCursor ? `/ca-client/certificates?${new URLSearchParams({ ...Object.fromEntries(Object.entries(q).filter(([, v]) => v)), ...(mine ? { mine: "1" } : {}), cursor: page.nextCursor })}` : null;
-  const breadcrumb = (
-    <>
-      <Link href="/" className="underline">
-        Public Key Infrastructure
-      </Link>{" "}
-      › Certificate Authority Client
-    </>
-  );
   return (
     <div className="space-y-6">
-      <PageHeader
+      <ClientPageHeader
+        current="/ca-client/certificates"
         title="Get Certificate(s) from Certificate Authority server"
-        breadcrumb={breadcrumb}
         description="Download the Certificate Authority's certificate, this instance's certificates, and any other certificate the Certificate Authority issued. Files are saved on this instance and offered to your browser."
       />
-      <ClientNav current="/ca-client/certificates" />
       {!client ? (
-        <Alert tone="warning" title="The Certificate Authority client is not configured">
-          <p data-testid="not-configured">
-            <Link href="/ca-client" className="font-medium underline">
-              Configure the local Certificate Authority client
-            </Link>{" "}
-            first: certificates are fetched from its Certificate Authority server.
-          </p>
-        </Alert>
+        <ClientNotConfigured after="first: certificates are fetched from its Certificate Authority server." />
       ) : (
         <>
           <Card title="Certificate Authority certificate" description={<>From <code>{client.serverUrl}</code>. You need it to verify the certificates the Certificate Authority issues.</>}>

@@ -1,19 +1,11 @@
 "use server";
 import { revalidatePath } from "next/cache";
 import { requireAdminAction } from "@/app/_server/session.ts";
-import { echoValues, toFormState, type FormState } from "@/app/_server/action-state.ts";
+import { echoValues, formSubject, formText, toFormState, type FormState } from "@/app/_server/action-state.ts";
 import { resubmitCertificateRequest, submitCertificateRequest, type SubmitCsrResult } from "@/lib/client/submit-request.ts";
 
-export interface SubmittedView {
-  fileNameRoot: string;
-  subject: string;
-  sha1Fingerprint: string;
-  sha256Fingerprint: string;
-  keyFile: string;
-  csrFile: string;
-  keyEncrypted: boolean;
-  message: string;
-}
+/** What the page shows of a submitted request. */
+export type SubmittedView = Pick<SubmitCsrResult, "fileNameRoot" | "subject" | "sha1Fingerprint" | "sha256Fingerprint" | "keyFile" | "csrFile" | "keyEncrypted" | "message">;
 export type SubmitState = FormState<{ result?: SubmittedView; resubmitted?: boolean }>;
 
 const SECRETS = ["keyPassword", "keyPasswordConfirm"];
@@ -25,10 +17,7 @@ function view(r: SubmitCsrResult): SubmittedView {
 /** Save on "Submit Certificate Signing Request": generate, save, submit. */
 export async function submitCsrAction(_prev: SubmitState, fd: FormData): Promise<SubmitState> {
   const values = echoValues(fd, SECRETS);
-  const s = (k: string) => {
-    const v = fd.get(k);
-    return typeof v === "string" ? v : undefined;
-  };
+  const s = (k: string) => formText(fd, k);
   try {
     const admin = await requireAdminAction();
     const r = await submitCertificateRequest(
@@ -36,7 +25,7 @@ export async function submitCsrAction(_prev: SubmitState, fd: FormData): Promise
         fileNameRoot: s("fileNameRoot"),
         keyPassword: s("keyPassword"),
         keyPasswordConfirm: s("keyPasswordConfirm"),
-        subject: { C: s("subject.C"), ST: s("subject.ST"), L: s("subject.L"), O: s("subject.O"), OU: s("subject.OU"), CN: s("subject.CN") },
+        subject: formSubject(fd),
         keyAlgorithm: s("keyAlgorithm"),
         sans: s("sans"),
       },

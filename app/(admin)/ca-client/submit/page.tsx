@@ -1,12 +1,10 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { requireAdminPage } from "@/app/_server/session.ts";
 import { findCaClient } from "@/lib/client/configure-client.ts";
 import { listClientRequests } from "@/lib/client/submit-request.ts";
 import { clientDirectory } from "@/lib/client/client-files.ts";
-import { PageHeader, Card } from "@/components/ui/card";
-import { Alert } from "@/components/ui/alert";
-import { ClientNav } from "@/components/ca-client/client-nav";
+import { Card } from "@/components/ui/card";
+import { ClientNotConfigured, ClientPageHeader } from "@/components/ca-client/client-page-header";
 import { SubmitCsrForm } from "@/components/ca-client/submit-csr-form";
 import { ClientRequestsTable } from "@/components/ca-client/client-requests-table";
 import { resubmitAction, submitCsrAction } from "./actions.ts";
@@ -17,32 +15,15 @@ export const dynamic = "force-dynamic";
 export default async function SubmitCsrPage() {
   await requireAdminPage("/ca-client/submit");
   const [client, requests] = await Promise.all([findCaClient(), listClientRequests()]);
-  const breadcrumb = (
-    <>
-      <Link href="/" className="underline">
-        Public Key Infrastructure
-      </Link>{" "}
-      › Certificate Authority Client
-    </>
-  );
   return (
     <div className="space-y-6">
-      <PageHeader
+      <ClientPageHeader
+        current="/ca-client/submit"
         title="Submit Certificate Signing Request to Certificate Authority server"
-        breadcrumb={breadcrumb}
         description="A new key pair is generated on this instance; its private key and the Certificate Signing Request are saved here, and the request is sent to the Certificate Authority server with your contact details."
       />
-      <ClientNav current="/ca-client/submit" />
       {!client ? (
-        <Alert tone="warning" title="The Certificate Authority client is not configured">
-          <p data-testid="not-configured">
-            Requests are sent to the configured Certificate Authority server.{" "}
-            <Link href="/ca-client" className="font-medium underline">
-              Configure the local Certificate Authority client
-            </Link>{" "}
-            first.
-          </p>
-        </Alert>
+        <ClientNotConfigured before="Requests are sent to the configured Certificate Authority server." after="first." />
       ) : (
         <Card
           title="New Certificate Signing Request"

@@ -3,7 +3,7 @@ import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { revalidatePath } from "next/cache";
 import { requireAdminAction } from "@/app/_server/session.ts";
-import { echoValues, toFormState, type FormState } from "@/app/_server/action-state.ts";
+import { echoValues, formText, toFormState, type FormState } from "@/app/_server/action-state.ts";
 import { issueRequest } from "@/lib/ca/issue-request.ts";
 import { deleteRequest, getRequest, type RequestStatus } from "@/lib/ca/requests.ts";
 import { isAppError } from "@/lib/errors/app-error.ts";
@@ -25,11 +25,6 @@ async function portalUrl(): Promise<string | undefined> {
   return host ? `${h.get("x-forwarded-proto") ?? "http"}://${host}` : undefined;
 }
 
-function text(fd: FormData, name: string): string | undefined {
-  const v = fd.get(name);
-  return typeof v === "string" ? v : undefined;
-}
-
 /** Finish: issue the certificate for request `id` (bound by the page). */
 export async function issueRequestAction(id: string, _prev: IssueState, fd: FormData): Promise<IssueState> {
   const values = echoValues(fd, ["caKeyPassword"]);
@@ -39,11 +34,11 @@ export async function issueRequestAction(id: string, _prev: IssueState, fd: Form
     const r = await issueRequest(
       id,
       {
-        usage: text(fd, "usage"),
-        caKeyPassword: text(fd, "caKeyPassword") ?? "",
+        usage: formText(fd, "usage"),
+        caKeyPassword: formText(fd, "caKeyPassword") ?? "",
         fingerprintVerified: fd.get("fingerprintVerified") === "on",
-        verificationChannel: text(fd, "verificationChannel"),
-        verificationNote: text(fd, "verificationNote"),
+        verificationChannel: formText(fd, "verificationChannel"),
+        verificationNote: formText(fd, "verificationNote"),
       },
       { actor: admin.username, portalUrl: await portalUrl() },
     );
@@ -74,9 +69,9 @@ export async function issueRequestAction(id: string, _prev: IssueState, fd: Form
 
 /** Delete (reject) a pending request; back to the queue with a notice. */
 export async function deleteRequestAction(fd: FormData): Promise<void> {
-  const id = text(fd, "id") ?? "";
-  const from = text(fd, "from") === "process" ? "process" : "queue";
-  const cursor = text(fd, "cursor");
+  const id = formText(fd, "id") ?? "";
+  const from = formText(fd, "from") === "process" ? "process" : "queue";
+  const cursor = formText(fd, "cursor");
   const queue = (extra: Record<string, string>) => {
     const q = new URLSearchParams(extra);
     if (cursor && /^[A-Za-z0-9_-]{1,200}$/.test(cursor)) q.set("cursor", cursor);

@@ -5,6 +5,8 @@ import { findCaServerView } from "@/lib/ca/get-server.ts";
 import { getRequest, listPendingRequests, type Page, type RequestView } from "@/lib/ca/requests.ts";
 import { isAppError } from "@/lib/errors/app-error.ts";
 import { PageHeader, Card } from "@/components/ui/card";
+import { Breadcrumb } from "@/components/ui/breadcrumb";
+import { ServerNotConfigured } from "@/components/ca-server/server-not-configured";
 import { Alert } from "@/components/ui/alert";
 import { buttonClass } from "@/components/ui/button-styles";
 import { DataTable, utcMinute } from "@/components/ui/table";
@@ -29,14 +31,7 @@ async function requestOrNull(id: string | undefined): Promise<RequestView | null
   return getRequest(id).catch(() => null);
 }
 
-const breadcrumb = (
-  <>
-    <Link href="/" className="underline">
-      Public Key Infrastructure
-    </Link>{" "}
-    › Certificate Authority Server
-  </>
-);
+const breadcrumb = <Breadcrumb current="Certificate Authority Server" />;
 
 const TITLE = "Process pending Certificate Signing Requests";
 
@@ -48,14 +43,7 @@ export default async function RequestQueuePage({ searchParams }: { searchParams:
     return (
       <div>
         <PageHeader title={TITLE} breadcrumb={breadcrumb} />
-        <Alert tone="warning" title="This instance is not configured as a Certificate Authority server.">
-          <p>
-            There is no queue of Certificate Signing Requests until it is.{" "}
-            <Link href="/ca-server" className="font-medium underline">
-              Configure local Certificate Authority server
-            </Link>
-          </p>
-        </Alert>
+        <ServerNotConfigured reason="There is no queue of Certificate Signing Requests until it is." />
       </div>
     );
   }

@@ -1,12 +1,12 @@
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
-import Link from "next/link";
 import { notFound } from "next/navigation";
 import { getRequest, type RequestView } from "@/lib/ca/requests.ts";
 import { getCertificate } from "@/lib/ca/certificates.ts";
 import { usageLabel, type Usage } from "@/lib/pki/profiles.ts";
 import { isAppError } from "@/lib/errors/app-error.ts";
 import { PageHeader, Card, DefinitionList } from "@/components/ui/card";
+import { Breadcrumb } from "@/components/ui/breadcrumb";
 import { Alert } from "@/components/ui/alert";
 import { GroupedFingerprint } from "@/components/public/fingerprint";
 import { utcDate } from "../../public-ca.ts";
@@ -58,14 +58,7 @@ export default async function RequestStatusPage({ params }: { params: Promise<{ 
     <div className="space-y-6">
       <PageHeader
         title={`Certificate Signing Request “${r.filename}”`}
-        breadcrumb={
-          <>
-            <Link href="/request" className="underline">
-              Request a certificate
-            </Link>{" "}
-            › Status
-          </>
-        }
+        breadcrumb={<Breadcrumb links={[{ href: "/request", label: "Request a certificate" }]} current="Status" />}
       />
       <p className="flex flex-wrap items-center gap-2 text-sm">
         <span className="font-medium">Status:</span>

@@ -9,6 +9,8 @@ import { sanToString } from "@/lib/pki/csr.ts";
 import { isUsage, usageLabel } from "@/lib/pki/profiles.ts";
 import { isAppError } from "@/lib/errors/app-error.ts";
 import { PageHeader, Card, DefinitionList } from "@/components/ui/card";
+import { Breadcrumb, HOME_CRUMB } from "@/components/ui/breadcrumb";
+import { ServerNotConfigured } from "@/components/ca-server/server-not-configured";
 import { Alert } from "@/components/ui/alert";
 import { IssueForm } from "@/components/queue/issue-form";
 import { GroupedFingerprint } from "@/components/queue/fingerprint";
@@ -103,17 +105,7 @@ export default async function ProcessRequestPage({ params, searchParams }: { par
   const csr = request.csr;
   const processed = request.processedAt ? ` on ${utcSecond(request.processedAt)}${request.processedBy ? ` by ${request.processedBy}` : ""}` : "";
 
-  const breadcrumb = (
-    <>
-      <Link href="/" className="underline">
-        Public Key Infrastructure
-      </Link>{" "}
-      ›{" "}
-      <Link href="/ca-server/requests" className="underline">
-        Process pending Certificate Signing Requests
-      </Link>
-    </>
-  );
+  const breadcrumb = <Breadcrumb links={[HOME_CRUMB, { href: "/ca-server/requests", label: "Process pending Certificate Signing Requests" }]} />;
 
   return (
     <div className="space-y-6">
@@ -266,11 +258,7 @@ export default async function ProcessRequestPage({ params, searchParams }: { par
           <Card title="Issue the certificate">
             <div className="space-y-4">
               {!ca ? (
-                <Alert tone="warning" title="This instance is not configured as a Certificate Authority server.">
-                  <Link href="/ca-server" className="font-medium underline">
-                    Configure local Certificate Authority server
-                  </Link>
-                </Alert>
+                <ServerNotConfigured />
               ) : null}
               {ca && caExpired ? <Alert tone="warning" title="The CA certificate has expired">It expired on {utcSecond(ca.notAfter)}: no certificate can be issued with it.</Alert> : null}
               <IssueForm action={issueRequestAction.bind(null, request.id)} requestId={request.id} filename={request.filename} />

@@ -1,0 +1,59 @@
+-- CreateTable
+CREATE TABLE "IotCaCertificate" (
+    "id" TEXT NOT NULL,
+    "description" TEXT NOT NULL,
+    "subject" TEXT NOT NULL,
+    "issuer" TEXT NOT NULL,
+    "serial" TEXT NOT NULL,
+    "pem" TEXT NOT NULL,
+    "sha1Fingerprint" TEXT NOT NULL,
+    "sha256Fingerprint" TEXT NOT NULL,
+    "notBefore" TIMESTAMP(3) NOT NULL,
+    "notAfter" TIMESTAMP(3) NOT NULL,
+    "crlUrls" TEXT NOT NULL DEFAULT '[]',
+    "crlPem" TEXT,
+    "crlFetchedAt" TIMESTAMP(3),
+    "crlNextUpdate" TIMESTAMP(3),
+    "active" BOOLEAN NOT NULL DEFAULT true,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "createdBy" TEXT,
+
+    CONSTRAINT "IotCaCertificate_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "MessagingCertificate" (
+    "id" TEXT NOT NULL,
+    "kind" TEXT NOT NULL,
+    "source" TEXT NOT NULL,
+    "description" TEXT NOT NULL,
+    "subject" TEXT NOT NULL,
+    "sans" TEXT NOT NULL DEFAULT '[]',
+    "keyAlgorithm" TEXT NOT NULL,
+    "certificatePem" TEXT,
+    "csrPem" TEXT,
+    "privateKeyEnc" TEXT NOT NULL,
+    "sha1Fingerprint" TEXT,
+    "sha256Fingerprint" TEXT,
+    "notBefore" TIMESTAMP(3),
+    "notAfter" TIMESTAMP(3),
+    "defaultSlot" INTEGER,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+    "createdBy" TEXT,
+
+    CONSTRAINT "MessagingCertificate_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex
+CREATE UNIQUE INDEX "IotCaCertificate_sha256Fingerprint_key" ON "IotCaCertificate"("sha256Fingerprint");
+
+-- CreateIndex
+CREATE INDEX "IotCaCertificate_active_createdAt_idx" ON "IotCaCertificate"("active", "createdAt");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "MessagingCertificate_defaultSlot_key" ON "MessagingCertificate"("defaultSlot");
+
+-- CreateIndex
+CREATE INDEX "MessagingCertificate_kind_createdAt_idx" ON "MessagingCertificate"("kind", "createdAt");
+
