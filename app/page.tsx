@@ -34,6 +34,7 @@ const sections: { title: string; intro: string; tasks: Task[] }[] = [
     intro: "For technical contacts and developers: no sign-in needed.",
     tasks: [
       { title: "Request a certificate", href: "/request", description: "Paste or upload a CSR, or generate the key pair in your browser; read the fingerprint back to the CA administrator.", audience: "public" },
+      { title: "Check a device certificate", href: "/iot/device-check", description: "Would a device with this certificate be accepted? Chain to an active registered CA, validity, revocation, identity d:<type>:<id>.", audience: "public" },
       { title: "Certificates", href: "/certificates", description: "The CA certificate and issued certificates by serial number, number, hostname, instance or file name (PEM, DER, chain).", audience: "public" },
     ],
   },
@@ -41,8 +42,8 @@ const sections: { title: string; intro: string; tasks: Task[] }[] = [
     title: "Device security (IoT)",
     intro: "Certificates for device authentication and for the messaging server.",
     tasks: [
-      { title: "CA certificates", description: "Register the CAs whose device certificates are accepted; check a device certificate.", audience: "admin" },
-      { title: "Messaging server certificates", description: "The messaging server's certificate and key, with a CSR round-trip.", audience: "admin" },
+      { title: "CA certificates", href: "/iot/ca-certificates", description: "Register the CAs whose device certificates are accepted; check a device certificate.", audience: "admin" },
+      { title: "Messaging server certificates", href: "/iot/messaging", description: "The messaging server's certificate and key, with a CSR round-trip.", audience: "admin" },
     ],
   },
 ];

@@ -5,6 +5,7 @@ import { ensureAdminFromEnv, adminCount } from "./auth/admins.ts";
 import { startOutboxWorker } from "./mail/outbox.ts";
 import { serverSecret } from "./crypto/secret-box.ts";
 import { env } from "./env.ts";
+import { ensureDefaultMessagingCertificate } from "./iot/messaging-certificates.ts";
 
 export async function startServer(): Promise<void> {
   const e = env();
@@ -13,6 +14,7 @@ export async function startServer(): Promise<void> {
   const admin = await ensureAdminFromEnv();
   if (admin === "created") console.log(`Portcullis: administrator "${e.PORTCULLIS_ADMIN_USER}" created from the environment`);
   if ((await adminCount()) === 0) console.log("Portcullis: no administrator yet; open /setup to create one");
+  await ensureDefaultMessagingCertificate();
   startOutboxWorker();
   console.log(`Portcullis: data directory ${e.dataDir}, database ${databaseProvider()}`);
 }

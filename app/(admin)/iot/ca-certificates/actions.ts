@@ -1,0 +1,109 @@
+"use server";
+import { redirect } from "next/navigation";
+import { revalidatePath } from "next/cache";
+import { requireAdminAction } from "@/app/_server/session.ts";
+import { echoValues, formText, toFormState, type FormState } from "@/app/_server/action-state.ts";
+import { addIotCaCertificate, deleteIotCaCertificate, previewIotCaCertificate, registerLocalCa, setIotCaCertificateActive, type IotCaPreview } from "@/lib/iot/ca-certificates.ts";
+import { isAppError } from "@/lib/errors/app-error.ts";
+
+const PAGE = "/iot/ca-certificates";
+
+export interface AddCaData {
+  preview?: IotCaPreview;
+}
+export type AddCaState = FormState<AddCaData>;
+
+/** Messages for fields the form does not have go on top of the form. */
+function onlyFormFields<T>(state: FormState<T>): FormState<T> {
+  const fields: Record<string, string> = {};
+  const others: string[] = [];
+  for (const [k, m] of Object.entries(state.fields ?? {})) {
+    if (k === "certificate" || k === "description") fields[k] = m;
+    else others.push(m);
+  }
+  state.fields = Object.keys(fields).length ? fields : undefined;
+  if (others.length) state.message = [state.message, ...others].filter(Boolean).join(" ");
+  return state;
+}
+
+/**
+ * Add Certificate: `intent` "preview" parses the certificate and shows its details and
+ * problems (the CRL is fetched too); "save" registers it and returns to the list.
+ */
+export async function addCaCertificateAction(_prev: AddCaState, fd: FormData): Promise<AddCaState> {
+  const values = echoValues(fd, []);
+  const certificate = formText(fd, "certificate") ?? "";
+  const description = formText(fd, "description") ?? "";
+  let id: string;
+  try {
+    const admin = await requireAdminAction();
+    if (formText(fd, "intent") !== "save") {
+      if (!certificate.trim()) return { ok: false, fields: { certificate: "Choose a certificate file or paste the certificate (PEM)" }, values };
+      const preview = await previewIotCaCertificate(certificate, { checkCrl: true });
+      return { ok: true, values, data: { preview } };
+    }
+    const r = await addIotCaCertificate({ certificate, description }, { actor: admin.username });
+    id = r.id;
+  } catch (e) {
+    return onlyFormFields(toFormState<AddCaData>(e, values));
+  }
+  revalidatePath("/", "layout");
+  redirect(`${PAGE}?added=${encodeURIComponent(id)}`);
+}
+
+/** Register this instance's CA certificate with one click. */
+export async function registerLocalCaAction(): Promise<void> {
+  let destination: string;
+  try {
+    const admin = await requireAdminAction();
+    const r = await registerLocalCa({ actor: admin.username });
+    destination = `${PAGE}?added=${encodeURIComponent(r.id)}`;
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    if (e.code === "unauthorized") destination = `/login?next=${encodeURIComponent(PAGE)}`;
+    else destination = `${PAGE}?problem=${encodeURIComponent(e.message.slice(0, 300))}`;
+  }
+  revalidatePath("/", "layout");
+  redirect(destination);
+}
+
+function back(fd: FormData, extra: Record<string, string>): string {
+  const q = new URLSearchParams(extra);
+  if (formText(fd, "show") === "all") q.set("show", "all");
+  return `${PAGE}?${q}`;
+}
+
+/** Activate or Deactivate a row (`active` "true" or "false"). */
+export async function setActiveAction(fd: FormData): Promise<void> {
+  const id = formText(fd, "id") ?? "";
+  const active = formText(fd, "active") === "true";
+  let destination: string;
+  try {
+    await requireAdminAction();
+    await setIotCaCertificateActive(id, active);
+    destination = back(fd, { [active ? "activated" : "deactivated"]: id });
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    if (e.code === "unauthorized") destination = `/login?next=${encodeURIComponent(PAGE)}`;
+    else destination = back(fd, { problem: e.message.slice(0, 300) });
+  }
+  revalidatePath("/", "layout");
+  redirect(destination);
+}
+
+/** Delete a row, after the confirmation. */
+export async function deleteCaCertificateAction(fd: FormData): Promise<void> {
+  const id = formText(fd, "id") ?? "";
+  let destination: string;
+  try {
+    await requireAdminAction();
+    const r = await deleteIotCaCertificate(id);
+    destination = back(fd, { deleted: r.subject.slice(0, 300) });
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    if (e.code === "unauthorized") destination = `/login?next=${encodeURIComponent(PAGE)}`;
+    else destination = back(fd, { problem: e.message.slice(0, 300) });
+  }
+  revalidatePath("/", "layout");
+  redirect(destination);
+}

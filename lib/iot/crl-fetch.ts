@@ -1,0 +1,271 @@
+/**
+ * Fetching and checking the certificate revocation list (CRL) that a device CA names
+ * in its CRL distribution points: http/https only, a time limit for the whole fetch,
+ * a size cap enforced while the body streams in, redirects followed by hand (few, and
+ * only to http/https), then parsed (DER or PEM), its signature checked against the CA
+ * certificate, and its dates against the clock.
+ */
+import { AppError } from "../errors/app-error.ts";
+import { readBoundedBody } from "../http/bounded-body.ts";
+import { toBuffer } from "../pki/bytes.ts";
+import { readDer } from "../pki/csr.ts";
+import { derToPem, looksLikePem, pemToDer } from "../pki/pem.ts";
+import { x509 } from "../pki/setup.ts";
+
+export const CRL_FETCH_TIMEOUT_MS = 5_000;
+export const CRL_MAX_BYTES = 1024 * 1024;
+export const CRL_MAX_REDIRECTS = 3;
+/** A CRL issued on a machine whose clock runs slightly ahead is still accepted. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+export interface FetchCrlOptions {
+  now?: Date;
+  /** Replaces the global fetch (tests). */
+  fetch?: FetchLike;
+  timeoutMs?: number;
+  maxBytes?: number;
+  /** The field of the AppErrors thrown; "certificate" by default, since the CRL is the certificate's. */
+  field?: string;
+}
+
+export interface VerifiedCrl {
+  /** The URL the certificate names (before any redirect). */
+  url: string;
+  /** The URL the CRL was finally read from. */
+  finalUrl: string;
+  crl: x509.X509Crl;
+  der: Buffer;
+  pem: string;
+  issuer: string;
+  thisUpdate: Date;
+  nextUpdate: Date | null;
+  revokedCount: number;
+}
+
+/** True for an absolute http: or https: URL. */
+export function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Fetches the CRL at `url` and checks it was signed by `ca` and is current. Every failure
+ * is an AppError("validation_failed") naming the URL and the reason, e.g. "The CRL at
+ * http://… could not be fetched: connection refused".
+ */
+export async function fetchVerifiedCrl(url: string, ca: x509.X509Certificate, opts: FetchCrlOptions = {}): Promise<VerifiedCrl> {
+  const fetched = await fetchCrlBytes(url, opts);
+  const field = opts.field ?? "certificate";
+  const fail = (reason: string) => new AppError("validation_failed", `The CRL at ${url} ${reason}`, { field });
+  const crl = parseCrl(fetched.body, url, field);
+  await verifyCrl(crl, ca, url, { now: opts.now, field });
+  const der = toBuffer(crl.rawData);
+  let revokedCount: number;
+  try {
+    revokedCount = crl.entries.length;
+  } catch {
+    throw fail("could not be read: its list of revoked certificates is malformed");
+  }
+  return {
+    url,
+    finalUrl: fetched.finalUrl,
+    crl,
+    der,
+    pem: derToPem(der, "X509 CRL"),
+    issuer: crl.issuer,
+    thisUpdate: crl.thisUpdate,
+    nextUpdate: crl.nextUpdate ?? null,
+    revokedCount,
+  };
+}
+
+/** The body of the CRL at `url`, with redirects followed by hand. */
+export async function fetchCrlBytes(url: string, opts: FetchCrlOptions = {}): Promise<{ body: Buffer; finalUrl: string }> {
+  const field = opts.field ?? "certificate";
+  const timeoutMs = opts.timeoutMs ?? CRL_FETCH_TIMEOUT_MS;
+  const maxBytes = opts.maxBytes ?? CRL_MAX_BYTES;
+  const doFetch: FetchLike = opts.fetch ?? fetch;
+  const cannot = (reason: string) => new AppError("validation_failed", `The CRL at ${url} could not be fetched: ${reason}`, { field });
+
+  if (!isHttpUrl(url)) throw new AppError("validation_failed", `The CRL distribution point ${url} is not an http or https URL`, { field });
+  // One deadline for everything: connecting, every redirect and reading the body.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new TimeoutError()), timeoutMs);
+  const seconds = timeoutMs % 1000 === 0 ? `${timeoutMs / 1000} seconds` : `${timeoutMs} ms`;
+  try {
+    let current = url;
+    for (let redirects = 0; ; redirects++) {
+      let res: Response;
+      try {
+        res = await doFetch(current, {
+          method: "GET",
+          redirect: "manual",
+          signal: controller.signal,
+          headers: { Accept: "application/pkix-crl, application/x-pkcs7-crl, */*;q=0.5", "User-Agent": "Portcullis CRL fetch" },
+          cache: "no-store",
+        });
+      } catch (e) {
+        throw cannot(controller.signal.aborted ? `no answer within ${seconds}` : networkReason(e));
+      }
+      if (res.status >= 300 && res.status < 400 && res.status !== 304) {
+        await res.body?.cancel().catch(() => undefined);
+        const location = res.headers.get("location");
+        if (!location) throw cannot(`HTTP ${res.status} redirect without a Location header`);
+        let next: URL;
+        try {
+          next = new URL(location, current);
+        } catch {
+          throw cannot(`it redirects to "${location.slice(0, 200)}", which is not a URL`);
+        }
+        if (next.protocol !== "http:" && next.protocol !== "https:") {
+          throw cannot(`it redirects to ${next.href.slice(0, 200)}, which is not an http or https URL`);
+        }
+        if (redirects >= CRL_MAX_REDIRECTS) throw cannot(`more than ${CRL_MAX_REDIRECTS} redirects`);
+        current = next.href;
+        continue;
+      }
+      if (res.status !== 200) {
+        await res.body?.cancel().catch(() => undefined);
+        throw cannot(`the server answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`);
+      }
+      const tooLarge = () => cannot(`it is larger than ${formatBytes(maxBytes)}`);
+      const declared = Number(res.headers.get("content-length") ?? "0");
+      if (declared > maxBytes) {
+        await res.body?.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      if (!res.body) throw cannot("the answer has no body");
+      let body: Buffer;
+      try {
+        body = await readBoundedBody(res.body, maxBytes, tooLarge);
+      } catch (e) {
+        if (e instanceof AppError) throw e;
+        throw cannot(controller.signal.aborted ? `no answer within ${seconds}` : networkReason(e));
+      }
+      if (body.length === 0) throw cannot("the answer is empty");
+      return { body, finalUrl: current };
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+class TimeoutError extends Error {
+  constructor() {
+    super("timeout");
+    this.name = "TimeoutError";
+  }
+}
+
+const NETWORK_REASONS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "the connection was reset",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host name lookup failed",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ETIMEDOUT: "the connection timed out",
+  UND_ERR_CONNECT_TIMEOUT: "the connection timed out",
+  UND_ERR_SOCKET: "the connection was closed",
+  UND_ERR_HEADERS_TIMEOUT: "no answer in time",
+  UND_ERR_BODY_TIMEOUT: "the answer stopped arriving",
+  CERT_HAS_EXPIRED: "the server's TLS certificate has expired",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the server's TLS certificate is self-signed",
+  SELF_SIGNED_CERT_IN_CHAIN: "the server's TLS certificate is not trusted (self-signed in chain)",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the server's TLS certificate is not trusted",
+  ERR_TLS_CERT_ALTNAME_INVALID: "the server's TLS certificate does not match its host name",
+};
+
+/** A short reason for a failed fetch, from the error undici throws (TypeError "fetch failed" with a cause). */
+function networkReason(e: unknown): string {
+  let err: unknown = e;
+  for (let depth = 0; err && depth < 5; depth++) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && NETWORK_REASONS[code]) return NETWORK_REASONS[code];
+    const cause = (err as { cause?: unknown }).cause;
+    if (!cause) break;
+    err = cause;
+  }
+  const code = (err as { code?: unknown })?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return typeof code === "string" ? `${code} (${message.slice(0, 200)})` : message.slice(0, 200) || "network error";
+}
+
+function formatBytes(n: number): string {
+  if (n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MB`;
+  if (n % 1024 === 0) return `${n / 1024} KB`;
+  return `${n} bytes`;
+}
+
+/**
+ * A CRL from DER bytes or PEM text ("X509 CRL" block). Throws validation_failed naming
+ * `url` (or "the CRL") when it is neither.
+ */
+export function parseCrl(input: string | Uint8Array, url?: string, field = "certificate"): x509.X509Crl {
+  const where = url ? `The CRL at ${url}` : "The CRL";
+  const notACrl = () => new AppError("validation_failed", `${where} is not a certificate revocation list (DER or PEM)`, { field });
+  let der: Buffer;
+  const head = typeof input === "string" ? input : toBuffer(input).subarray(0, 64 * 1024).toString("latin1");
+  if (looksLikePem(head)) {
+    const text = typeof input === "string" ? input : toBuffer(input).toString("latin1");
+    try {
+      der = pemToDer(text, "X509 CRL");
+    } catch {
+      throw notACrl();
+    }
+  } else if (typeof input === "string") {
+    throw notACrl();
+  } else {
+    der = toBuffer(input);
+  }
+  try {
+    readDer(der); // one well-formed DER element, nothing after it
+    const crl = new x509.X509Crl(new Uint8Array(der));
+    // Touch what the checks read so that malformed parts fail here.
+    const touch = [crl.issuer, crl.thisUpdate, crl.signature, crl.signatureAlgorithm];
+    if (touch.some((v) => v === undefined) || Number.isNaN(crl.thisUpdate.getTime())) throw notACrl();
+    return crl;
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw notACrl();
+  }
+}
+
+/**
+ * Checks that `crl` was issued and signed by `ca` and is current at `now`
+ * (thisUpdate ≤ now, allowing five minutes of clock skew, and now < nextUpdate when it
+ * has one). Throws validation_failed with the reason.
+ */
+export async function verifyCrl(crl: x509.X509Crl, ca: x509.X509Certificate, url: string | undefined, opts: { now?: Date; field?: string } = {}): Promise<void> {
+  const field = opts.field ?? "certificate";
+  const where = url ? `The CRL at ${url}` : "The CRL";
+  const fail = (reason: string) => new AppError("validation_failed", `${where} ${reason}`, { field });
+  if (!sameName(crl.issuer, ca.subject)) {
+    throw fail(`is not signed by this certificate: it was issued by "${crl.issuer}", not "${ca.subject}"`);
+  }
+  let ok = false;
+  try {
+    ok = await crl.verify({ publicKey: ca });
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw fail("is not signed by this certificate: its signature does not verify with this certificate's public key");
+  const now = (opts.now ?? new Date()).getTime();
+  if (crl.thisUpdate.getTime() - CLOCK_SKEW_MS > now) {
+    throw fail(`is not yet valid: its thisUpdate is ${crl.thisUpdate.toISOString()}`);
+  }
+  const next = crl.nextUpdate;
+  if (next && next.getTime() <= now) throw fail(`is stale: its nextUpdate was ${next.toISOString()}`);
+}
+
+/** Distinguished names as @peculiar/x509 prints them, compared without regard to case or spacing. */
+export function sameName(a: string, b: string): boolean {
+  const norm = (s: string) => s.replace(/\s*([,+=])\s*/g, "$1").replace(/\s+/g, " ").trim().toLowerCase();
+  return a === b || norm(a) === norm(b);
+}
