@@ -61,7 +61,8 @@ export async function registerLocalCaAction(): Promise<void> {
   } catch (e) {
     if (!isAppError(e)) throw e;
     if (e.code === "unauthorized") destination = `/login?next=${encodeURIComponent(PAGE)}`;
-    else destination = `${PAGE}?problem=${encodeURIComponent(e.message.slice(0, 300))}`;
+    // Only a code travels in the URL: a crafted link cannot put text of its own on the page.
+    else destination = `${PAGE}?problem=${encodeURIComponent(e.code)}`;
   }
   revalidatePath("/", "layout");
   redirect(destination);

@@ -32,6 +32,13 @@ async function byId(id: string | undefined): Promise<IotCaCertificateView | null
   return getIotCaCertificate(id).catch(() => null);
 }
 
+const PROBLEMS: Record<string, string> = {
+  conflict: "This instance's CA certificate is already registered.",
+  not_configured: "This instance is not configured as a Certificate Authority server.",
+  validation_failed: "This instance's CA certificate is not valid now (expired or not yet valid), or its CRL could not be verified.",
+  not_a_ca: "This instance's CA certificate is not a CA certificate.",
+};
+
 export default async function IotCaCertificatesPage({ searchParams }: { searchParams: Promise<SearchParams> }) {
   await requireAdminPage("/iot/ca-certificates");
   const sp = await searchParams;
@@ -55,7 +62,7 @@ export default async function IotCaCertificatesPage({ searchParams }: { searchPa
   const inactiveCount = everything.items.filter((c) => !c.active).length;
   const localRegistered = ca ? everything.items.find((c) => c.sha256Fingerprint === ca.sha256Fingerprint) : undefined;
   const deleted = one(sp, "deleted");
-  const problem = one(sp, "problem");
+  const problem = PROBLEMS[one(sp, "problem") ?? ""] ?? (one(sp, "problem") ? "This instance's CA certificate could not be registered." : undefined);
   const listHref = (all: boolean) => (all ? "/iot/ca-certificates?show=all" : "/iot/ca-certificates");
 
   return (
