@@ -1,0 +1,121 @@
+/**
+ * Certificate revocation lists (RFC 5280 section 5): a v2 CRL signed by the CA's key,
+ * with the CRL number and authority key identifier extensions, one entry per revoked
+ * certificate with its revocation date and reason.
+ */
+import type { KeyObject } from "node:crypto";
+import { Integer } from "asn1js";
+import { AppError } from "../errors/app-error.ts";
+import { toBuffer } from "./bytes.ts";
+import { derChildren, readDer } from "./csr.ts";
+import { keyIdentifier } from "./issue.ts";
+import { importSigningKey, keyMatchesCertificate } from "./keys.ts";
+import { derToPem } from "./pem.ts";
+import { x509 } from "./setup.ts";
+
+/** CRLReason names exactly as RFC 5280 5.3.1 spells them (certificateHold and removeFromCRL are not offered: no holds). */
+export const REVOCATION_REASONS = [
+  "unspecified",
+  "keyCompromise",
+  "cACompromise",
+  "affiliationChanged",
+  "superseded",
+  "cessationOfOperation",
+  "privilegeWithdrawn",
+  "aACompromise",
+] as const;
+export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+
+export function isRevocationReason(v: unknown): v is RevocationReason {
+  return typeof v === "string" && (REVOCATION_REASONS as readonly string[]).includes(v);
+}
+
+const REASON_CODES: Record<RevocationReason, x509.X509CrlReason> = {
+  unspecified: x509.X509CrlReason.unspecified,
+  keyCompromise: x509.X509CrlReason.keyCompromise,
+  cACompromise: x509.X509CrlReason.cACompromise,
+  affiliationChanged: x509.X509CrlReason.affiliationChanged,
+  superseded: x509.X509CrlReason.superseded,
+  cessationOfOperation: x509.X509CrlReason.cessationOfOperation,
+  privilegeWithdrawn: x509.X509CrlReason.privilegeWithdrawn,
+  aACompromise: x509.X509CrlReason.aACompromise,
+};
+
+const OID_CRL_NUMBER = "2.5.29.20";
+const OID_SKI = "2.5.29.14";
+
+export interface RevokedEntry {
+  /** Hex serial as stored with the certificate. */
+  serialHex: string;
+  revokedAt: Date;
+  reason: RevocationReason;
+}
+
+export interface CreateCrlOptions {
+  ca: { certificate: x509.X509Certificate; privateKey: KeyObject };
+  /** Monotonically increasing CRL number (RFC 5280 5.2.3), at least 1. */
+  crlNumber: number;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  revoked: RevokedEntry[];
+}
+
+export interface SignedCrl {
+  der: Buffer;
+  pem: string;
+}
+
+/** Whole seconds: CRL times have no fractions. */
+function second(d: Date): Date {
+  return new Date(Math.floor(d.getTime() / 1000) * 1000);
+}
+
+export async function createCrl(opts: CreateCrlOptions): Promise<SignedCrl> {
+  const { ca, crlNumber } = opts;
+  if (!Number.isSafeInteger(crlNumber) || crlNumber < 1) throw new AppError("bad_request", "The CRL number must be a positive whole number");
+  if (opts.nextUpdate.getTime() <= opts.thisUpdate.getTime()) throw new AppError("bad_request", "The CRL's nextUpdate must be after its thisUpdate");
+  if (!keyMatchesCertificate(ca.privateKey, ca.certificate)) throw new AppError("key_mismatch", "The CA private key does not match the CA certificate");
+  for (const r of opts.revoked) {
+    if (!isRevocationReason(r.reason)) throw new AppError("bad_request", `Unknown revocation reason "${String(r.reason)}"`);
+  }
+
+  const caDer = toBuffer(ca.certificate.rawData);
+  const signing = await importSigningKey(ca.privateKey);
+  const crl = await x509.X509CrlGenerator.create({
+    // The CA's subject byte for byte, so the CRL's issuer matches the certificates' issuer exactly.
+    issuer: new x509.Name(new Uint8Array(certificateSubjectDer(caDer))),
+    thisUpdate: second(opts.thisUpdate),
+    nextUpdate: second(opts.nextUpdate),
+    signingKey: signing.privateKey,
+    signingAlgorithm: signing.signingAlgorithm,
+    extensions: [
+      new x509.AuthorityKeyIdentifierExtension(caKeyIdentifier(ca.certificate), false),
+      new x509.Extension(OID_CRL_NUMBER, false, new Uint8Array(new Integer({ value: crlNumber }).toBER())),
+    ],
+    entries: opts.revoked.map((r) => ({
+      serialNumber: r.serialHex,
+      revocationDate: second(r.revokedAt),
+      // The generator omits the reasonCode extension for unspecified (0), as RFC 5280 5.3.1 advises.
+      reason: REASON_CODES[r.reason],
+    })),
+  });
+  if (!(await crl.verify({ publicKey: ca.certificate.publicKey }))) {
+    throw new AppError("internal_error", "The new CRL's signature does not verify with the CA certificate");
+  }
+  const der = toBuffer(crl.rawData);
+  return { der, pem: derToPem(der, "X509 CRL") };
+}
+
+function certificateSubjectDer(certDer: Buffer): Buffer {
+  const [tbs] = derChildren(readDer(certDer));
+  const fields = derChildren(tbs);
+  const i = fields[0].tag === 0xa0 ? 1 : 0;
+  return fields[i + 4].bytes;
+}
+
+/** The CA's SKI as hex (the AKI of everything it signs); RFC 5280 method 1 when the certificate has none. */
+function caKeyIdentifier(cert: x509.X509Certificate): string {
+  const ski = cert.getExtension(OID_SKI);
+  if (ski) return new x509.SubjectKeyIdentifierExtension(new Uint8Array(ski.rawData)).keyId;
+  return keyIdentifier(toBuffer(cert.publicKey.rawData)).toString("hex");
+}
