@@ -38,3 +38,14 @@ export function isSecure(headers: Headers, requestUrl?: string): boolean {
   if (proto) return proto.split(",")[0].trim() === "https";
   return requestUrl ? requestUrl.startsWith("https:") : false;
 }
+
+/**
+ * The portal's origin as the caller reached it (Host / X-Forwarded-Host and -Proto), for
+ * links and certificate URLs when PORTCULLIS_PUBLIC_URL is not set; Next.js's req.url
+ * names the address it listens on instead (e.g. localhost for 127.0.0.1).
+ */
+export function requestOrigin(req: Request): string {
+  const host = (req.headers.get("x-forwarded-host") ?? req.headers.get("host"))?.split(",")[0].trim();
+  if (!host || !/^[A-Za-z0-9.\-[\]:]+$/.test(host)) return new URL(req.url).origin;
+  return `${isSecure(req.headers, req.url) ? "https" : "http"}://${host}`;
+}

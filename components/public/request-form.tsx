@@ -52,7 +52,7 @@ function blobUrl(text: string, type: string): string {
   return URL.createObjectURL(new Blob([text], { type }));
 }
 
-export function RequestForm({ action }: { action: Action }) {
+export function RequestForm({ action, initialValues }: { action: Action; initialValues?: Record<string, string> }) {
   const [state, formAction] = useActionState(action, {});
   const [source, setSource] = useState<Source>("generate");
   const [cryptoOk, setCryptoOk] = useState(true);
@@ -79,7 +79,7 @@ export function RequestForm({ action }: { action: Action }) {
 
   if (state.ok && state.data) return <Submitted data={state.data} generated={source === "generate" ? generated : null} filename={filename} />;
 
-  const v = state.values ?? {};
+  const v = state.values ?? initialValues ?? {};
   const serverFields = state.fields ?? {};
   const f: Record<string, string | undefined> = { ...serverFields, ...localErrors };
   const fileProblem = fileNameRootProblem(filename);

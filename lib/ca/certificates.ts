@@ -1,6 +1,7 @@
 /** Issued certificates: search and download, for developers (browser or curl). */
 import { getDb } from "../db/index.ts";
 import { AppError } from "../errors/app-error.ts";
+import { X509Certificate as NodeX509Certificate } from "node:crypto";
 import { pemToDer } from "../pki/pem.ts";
 
 export interface CertificateView {
@@ -17,16 +18,32 @@ export interface CertificateView {
   sha1Fingerprint: string;
   sha256Fingerprint: string;
   status: string;
+  /** Only when revoked. */
+  revokedAt?: string;
+  /** Only when revoked: the RFC 5280 CRLReason name. */
+  revocationReason?: string;
 }
 
+type BaseKeys = Exclude<keyof CertificateView, "revokedAt" | "revocationReason">;
+
 /** A certificate as the database answers it: the view's fields, with Dates. */
-type Row = Omit<CertificateView, "notBefore" | "notAfter"> & { notBefore: Date; notAfter: Date };
+type Row = Omit<Pick<CertificateView, BaseKeys>, "notBefore" | "notAfter"> & { notBefore: Date; notAfter: Date; revokedAt: Date | null; revocationReason: string | null };
 
 /** The columns of a CertificateView, every one of them (the compiler checks). */
-const SELECT = { number: true, serial: true, subject: true, issuer: true, usage: true, hostname: true, instance: true, filename: true, notBefore: true, notAfter: true, sha1Fingerprint: true, sha256Fingerprint: true, status: true } as const satisfies Record<keyof CertificateView, true>;
+const SELECT = {
+  ...({ number: true, serial: true, subject: true, issuer: true, usage: true, hostname: true, instance: true, filename: true, notBefore: true, notAfter: true, sha1Fingerprint: true, sha256Fingerprint: true, status: true } as const satisfies Record<BaseKeys, true>),
+  revokedAt: true,
+  revocationReason: true,
+} as const;
 
 export function toCertificateView(r: Row): CertificateView {
-  return { ...r, notBefore: r.notBefore.toISOString(), notAfter: r.notAfter.toISOString() };
+  const { revokedAt, revocationReason, ...rest } = r;
+  const v: CertificateView = { ...rest, notBefore: r.notBefore.toISOString(), notAfter: r.notAfter.toISOString() };
+  if (r.status === "revoked") {
+    if (revokedAt) v.revokedAt = revokedAt.toISOString();
+    if (revocationReason) v.revocationReason = revocationReason;
+  }
+  return v;
 }
 
 /** Serial search terms: upper-case hex without colons; decimal digits are also read as a decimal serial. */
@@ -93,6 +110,42 @@ export async function getCertificate(number: number): Promise<CertificateView & 
   return { ...toCertificateView(r), pem: r.pem };
 }
 
+export interface CertificateDetails extends CertificateView {
+  pem: string;
+  commonName: string | null;
+  requestId: string;
+  contact: { name: string; email: string | null };
+  issuedAt: string;
+  issuedBy: string;
+  verifiedBy: string;
+  verifiedAt: string;
+  verifiedChannel: string;
+  verifiedNote: string | null;
+  revokedBy: string | null;
+}
+
+/** One certificate with its record (issuance, verification, revocation), for the admin's certificate page. */
+export async function getCertificateDetails(number: number): Promise<CertificateDetails> {
+  if (!Number.isSafeInteger(number) || number < 1) throw new AppError("not_found", "No such certificate");
+  const db = await getDb();
+  const r = await db.certificate.findUnique({ where: { number } });
+  if (!r) throw new AppError("not_found", `No certificate number ${number}`);
+  return {
+    ...toCertificateView(r),
+    pem: r.pem,
+    commonName: r.commonName,
+    requestId: r.requestId,
+    contact: { name: r.contactName, email: r.contactEmail },
+    issuedAt: r.issuedAt.toISOString(),
+    issuedBy: r.issuedBy,
+    verifiedBy: r.verifiedBy,
+    verifiedAt: r.verifiedAt.toISOString(),
+    verifiedChannel: r.verifiedChannel,
+    verifiedNote: r.verifiedNote,
+    revokedBy: r.revokedBy,
+  };
+}
+
 export type CertificateFormat = "pem" | "der" | "chain";
 
 /** The certificate file in the asked format, with a file name that says what it is. */
@@ -105,4 +158,14 @@ export async function certificateFile(number: number, format: string): Promise<{
   const ca = await db.caServer.findUnique({ where: { id: 1 }, select: { certificatePem: true } });
   if (!ca) throw new AppError("not_configured", "The CA certificate is not available: the CA server was reinitialized");
   return { body: c.pem + ca.certificatePem, contentType: "application/x-pem-file", filename: `${c.filename}-chain.pem` };
+}
+
+/** The subject alternative names of a certificate (PEM), as "DNS:…", "IP:…", "email:…", "URI:…". */
+export function certificateSans(pem: string): string[] {
+  const text = new NodeX509Certificate(pem).subjectAltName;
+  if (!text) return [];
+  return text
+    .split(/,\s*(?=(?:DNS|IP Address|email|URI|othername|DirName|Registered ID):)/)
+    .map((s) => s.trim().replace(/^IP Address:/, "IP:"))
+    .filter(Boolean);
 }

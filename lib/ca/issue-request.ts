@@ -17,8 +17,10 @@ import { isUsage, type Usage } from "../pki/profiles.ts";
 import { describeCertificate } from "../pki/certificates.ts";
 import { enqueueMail, deliverMail } from "../mail/outbox.ts";
 import { certificateIssuedEmail } from "../mail/templates/certificate-issued.ts";
+import { ensureOcspSigner } from "./ocsp-responder.ts";
 import { portalBase, requireCaServer, smtpOf, unlockCa } from "./server-context.ts";
 import { serverFilePaths, srlText } from "./server-files.ts";
+import { extensionUrls } from "./extension-urls.ts";
 import { bool, str } from "./validation.ts";
 
 export const VERIFICATION_CHANNELS = ["phone", "in-person", "other"] as const;
@@ -72,9 +74,11 @@ export async function issueRequest(id: string, input: IssueInput, opts: { actor:
   if (request.status !== "pending") throw new AppError("conflict", `This request was already ${request.status}${request.certificateNumber ? ` (certificate number ${request.certificateNumber})` : ""}; nothing was changed`);
   const ca = await requireCaServer(db);
   const unlocked = await unlockCa(ca, v.password);
+  // The password is typed: the moment to (re)issue the OCSP responder's certificate when due.
+  await ensureOcspSigner(unlocked);
   const csr = await parseCsr(request.csrPem);
   const now = opts.now ?? new Date();
-  const issued = await issueCertificate({ csr, usage: v.usage, ca: unlocked, validityDays: ca.issuedValidityDays, now });
+  const issued = await issueCertificate({ csr, usage: v.usage, ca: unlocked, validityDays: ca.issuedValidityDays, now, ...extensionUrls(ca.fileNameRoot, opts.portalUrl) });
   const issuer = describeCertificate(unlocked.certificate).subject;
   const base = portalBase(opts.portalUrl ?? env().PORTCULLIS_PUBLIC_URL);
 

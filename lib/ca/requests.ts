@@ -27,6 +27,8 @@ export interface RequestView {
   sha256Fingerprint: string;
   receivedAt: string;
   certificateNumber?: number;
+  /** The certificate this request renews (same common name), when it is a renewal. */
+  renewalOf?: number;
 }
 
 export interface SubmitRequestInput {
@@ -53,6 +55,7 @@ export function toRequestView(r: Row): RequestView {
     receivedAt: r.receivedAt.toISOString(),
   };
   if (r.certificateNumber != null) v.certificateNumber = r.certificateNumber;
+  if (r.renewalOf != null) v.renewalOf = r.renewalOf;
   return v;
 }
 
@@ -89,12 +92,20 @@ export function validateRequestFields(input: SubmitRequestInput): { contactName:
   return { contactName, contactPhone, contactEmail: contactEmail, hostname, instance, filename };
 }
 
-/** Submits a CSR to the queue. The administrator is e-mailed; the fingerprint is returned to read back. */
-export async function submitRequest(input: SubmitRequestInput, opts: { ip?: string | null; portalUrl?: string; now?: Date } = {}): Promise<RequestView> {
+/**
+ * Submits a CSR to the queue. The administrator is e-mailed; the fingerprint is returned to read back.
+ * With `renewalOf`, the request renews that certificate: refused when it does not exist (not_found)
+ * or is revoked (conflict), and when the CSR's common name is not exactly the original's.
+ */
+export async function submitRequest(input: SubmitRequestInput, opts: { ip?: string | null; portalUrl?: string; now?: Date; renewalOf?: number } = {}): Promise<RequestView> {
+  const db = await getDb();
+  const original = opts.renewalOf === undefined ? null : await renewableCertificate(db, opts.renewalOf);
   const fields = validateRequestFields(input);
   if (typeof input.csr !== "string" && !(input.csr instanceof Uint8Array)) throw new AppError("validation_failed", "Send the CSR as PEM text", { field: "csr" });
   const csr = await parseCsr(bareBase64ToDer(input.csr), "csr");
-  const db = await getDb();
+  if (original && csr.commonName !== original.commonName) {
+    throw new AppError("validation_failed", `The common name must stay "${original.commonName ?? ""}" for a renewal`, { field: "csr" });
+  }
   const base = portalBase(opts.portalUrl ?? env().PORTCULLIS_PUBLIC_URL);
   const now = opts.now ?? new Date();
   const id = randomUUID();
@@ -118,6 +129,7 @@ export async function submitRequest(input: SubmitRequestInput, opts: { ip?: stri
           receivedAt: now,
           submitterIp: opts.ip?.slice(0, 64) ?? null,
           pendingKey: csr.sha256Fingerprint,
+          ...(original ? { renewalOf: original.number } : {}),
         },
       });
       const smtp = smtpOf(ca);
@@ -145,6 +157,15 @@ export async function submitRequest(input: SubmitRequestInput, opts: { ip?: stri
   }
   if (mailId) void deliverMail(mailId).catch(() => undefined);
   return toRequestView(row);
+}
+
+/** The certificate a renewal names: it must exist and not be revoked. */
+async function renewableCertificate(db: Db, number: number): Promise<{ number: number; commonName: string | null }> {
+  if (!Number.isSafeInteger(number) || number < 1) throw new AppError("not_found", `No certificate number ${String(number)}`);
+  const c = await db.certificate.findUnique({ where: { number }, select: { number: true, commonName: true, status: true } });
+  if (!c) throw new AppError("not_found", `No certificate number ${number}`);
+  if (c.status === "revoked") throw new AppError("conflict", `Certificate number ${number} is revoked and cannot be renewed; submit a new Certificate Signing Request instead`);
+  return { number: c.number, commonName: c.commonName };
 }
 
 /** A CSR sent as base64 DER without PEM armour is read as DER. */

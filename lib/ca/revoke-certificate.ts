@@ -7,6 +7,7 @@ import { getDb } from "../db/index.ts";
 import { AppError, type FieldErrors } from "../errors/app-error.ts";
 import { createCrl, isRevocationReason, REVOCATION_REASONS, type RevocationReason } from "../pki/crl.ts";
 import { pemToDer } from "../pki/pem.ts";
+import { ensureOcspSigner } from "./ocsp-responder.ts";
 import { requireCaServer, unlockCa } from "./server-context.ts";
 import { str } from "./validation.ts";
 
@@ -49,6 +50,8 @@ export async function revokeCertificate(number: number, input: RevokeInput, opts
   if (existing.status !== "valid") throw new AppError("conflict", `Certificate number ${number} is already ${existing.status}; nothing was changed`);
   // Wrong password: nothing has been written yet.
   const unlocked = await unlockCa(ca, v.password);
+  // The password is typed: the moment to (re)issue the OCSP responder's certificate when due.
+  await ensureOcspSigner(unlocked);
   // Whole seconds, as the CRL encodes them.
   const now = new Date(Math.floor((opts.now ?? new Date()).getTime() / 1000) * 1000);
 

@@ -431,3 +431,38 @@ it("the issued PEM parses back as the same certificate", async () => {
   expect(result.sha1Fingerprint).toBe(opensslOk(["x509", "-noout", "-fingerprint", "-sha1"], result.pem).trim().replace(/^sha1 Fingerprint=/i, ""));
   expect(result.sha256Fingerprint).toBe(opensslOk(["x509", "-noout", "-fingerprint", "-sha256"], result.pem).trim().replace(/^sha256 Fingerprint=/i, ""));
 });
+
+describe("issueCertificate: CRL distribution point and authorityInfoAccess", () => {
+  it("carries the CRL URL, the OCSP URL and caIssuers when given, non-critical, and nothing when not", async () => {
+    const urls = {
+      crlUrl: "https://pki.example.com/crl/ExampleCA.crl",
+      ocspUrl: "https://pki.example.com/ocsp",
+      caIssuersUrl: "https://pki.example.com/api/v1/ca/certificate?format=der",
+    };
+    const result = await issueCertificate({ csr: csrs.server.parsed, usage: "tls", ca: cas["ecdsa-p256"], validityDays: 30, ...urls });
+    const file = tmp.file("with-urls.cer", result.pem);
+    const text = opensslOk(["x509", "-in", file, "-noout", "-text"]);
+    expect(text).toMatch(/X509v3 CRL Distribution Points:\s*\n(?!.*critical)/);
+    expect(text).toMatch(/Full Name:\s*\n\s*URI:https:\/\/pki\.example\.com\/crl\/ExampleCA\.crl/);
+    expect(text).toMatch(/Authority Information Access:\s*\n/);
+    expect(text).not.toMatch(/Authority Information Access: critical/);
+    expect(text).not.toMatch(/CRL Distribution Points: critical/);
+    expect(text).toContain("OCSP - URI:https://pki.example.com/ocsp");
+    expect(text).toContain("CA Issuers - URI:https://pki.example.com/api/v1/ca/certificate?format=der");
+    expect(opensslOk(["x509", "-in", file, "-noout", "-ocsp_uri"]).trim()).toBe(urls.ocspUrl);
+    expect(verify(file, cas["ecdsa-p256"].file, "sslserver").ok).toBe(true);
+
+    const plain = await issue("server", "tls");
+    expect(plain.text).not.toContain("CRL Distribution Points");
+    expect(plain.text).not.toContain("Authority Information Access");
+
+    const ocspOnly = await issueCertificate({ csr: csrs.server.parsed, usage: "tls", ca: cas["ecdsa-p256"], validityDays: 30, ocspUrl: urls.ocspUrl });
+    const ocspText = opensslOk(["x509", "-noout", "-text"], ocspOnly.pem);
+    expect(ocspText).toContain("OCSP - URI:https://pki.example.com/ocsp");
+    expect(ocspText).not.toContain("CA Issuers");
+    expect(ocspText).not.toContain("CRL Distribution Points");
+
+    const err = await appError(() => issueCertificate({ csr: csrs.server.parsed, usage: "tls", ca: cas["ecdsa-p256"], validityDays: 30, crlUrl: "ldap://x/y" }));
+    expect(err.fields?.crlUrl).toMatch(/http or https/);
+  });
+});

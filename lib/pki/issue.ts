@@ -37,6 +37,12 @@ export interface IssueOptions {
   now?: Date;
   /** X.509 serial as hex (tests, imports); a fresh random one by default. */
   serialHex?: string;
+  /** Where relying parties fetch the CA's CRL: a cRLDistributionPoints extension (non-critical). */
+  crlUrl?: string;
+  /** The OCSP responder: authorityInfoAccess id-ad-ocsp (non-critical). */
+  ocspUrl?: string;
+  /** Where the CA certificate is downloaded (DER): authorityInfoAccess id-ad-caIssuers (non-critical). */
+  caIssuersUrl?: string;
 }
 
 export interface IssuedCertificate {
@@ -57,7 +63,8 @@ export interface IssuedCertificate {
  * copied byte for byte, a random serial, valid from five minutes ago for
  * `validityDays` but never past the CA's notAfter, basicConstraints and keyUsage
  * (critical), extendedKeyUsage, SKI (SHA-1 of the key, RFC 5280 method 1), AKI (the
- * CA's SKI) and the CSR's SANs. Requested extensions other than SANs are ignored.
+ * CA's SKI), the CSR's SANs, and when given the CRL distribution point and the
+ * authorityInfoAccess (OCSP, caIssuers) URLs, non-critical. Requested extensions other than SANs are ignored.
  *
  * Refuses: a TLS server request without a host name (usage "tls": a DNS/IP SAN, or a
  * CN that is one, which is then added as a SAN), an IoT request without a device
@@ -107,6 +114,13 @@ export async function issueCertificate(opts: IssueOptions): Promise<IssuedCertif
     new x509.AuthorityKeyIdentifierExtension(caKeyIdentifier(ca.certificate), false),
   );
   if (sans.length > 0) extensions.push(sanExtension(sans));
+  const crlUrl = checkUrl(opts.crlUrl, "crlUrl");
+  const ocspUrl = checkUrl(opts.ocspUrl, "ocspUrl");
+  const caIssuersUrl = checkUrl(opts.caIssuersUrl, "caIssuersUrl");
+  if (crlUrl) extensions.push(new x509.CRLDistributionPointsExtension([crlUrl], false));
+  if (ocspUrl || caIssuersUrl) {
+    extensions.push(new x509.AuthorityInfoAccessExtension({ ...(ocspUrl ? { ocsp: [ocspUrl] } : {}), ...(caIssuersUrl ? { caIssuers: [caIssuersUrl] } : {}) }, false));
+  }
 
   const signing = await importSigningKey(ca.privateKey);
   const certificate = await x509.X509CertificateGenerator.create({
@@ -142,6 +156,19 @@ export async function issueCertificate(opts: IssueOptions): Promise<IssuedCertif
     sha1Fingerprint: fp.sha1,
     sha256Fingerprint: fp.sha256,
   };
+}
+
+/** An http(s) URL for a certificate extension, or undefined when none is given. */
+function checkUrl(url: string | undefined, field: string): string | undefined {
+  if (url === undefined || url === "") return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new AppError("bad_request", `${field} must be an absolute http or https URL`, { field });
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new AppError("bad_request", `${field} must be an absolute http or https URL`, { field });
+  return url;
 }
 
 function checkCa(ca: IssuingCa, usage: Usage, now: number): void {

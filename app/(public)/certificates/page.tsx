@@ -97,6 +97,16 @@ function GetLinks({ c, vertical }: { c: CertificateView; vertical?: boolean }) {
   );
 }
 
+/** Renewal asks for a new certificate with the same common name; a revoked one is not renewed. */
+function RenewLink({ c }: { c: CertificateView }) {
+  if (c.status !== "valid") return null;
+  return (
+    <a className="mt-1 block text-brand-700 underline" href={`/certificates/${c.number}/renew`} aria-label={`Renew certificate ${c.number}`}>
+      Renew
+    </a>
+  );
+}
+
 export default async function CertificatesPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const sp = await searchParams;
   const q: Query = {};
@@ -142,6 +152,7 @@ export default async function CertificatesPage({ searchParams }: { searchParams:
       </td>
       <td className={`${cell} whitespace-nowrap`}>
         <GetLinks c={c} vertical />
+        <RenewLink c={c} />
       </td>
     </tr>
   ));
@@ -161,6 +172,7 @@ export default async function CertificatesPage({ searchParams }: { searchParams:
       <p>
         <GetLinks c={c} />
       </p>
+      <RenewLink c={c} />
     </li>
   ));
   const h = await headers();

@@ -21,6 +21,15 @@ const limiter = new RateLimiter(Number(process.env.PORTCULLIS_CSR_RATE_LIMIT ?? 
 
 /** Submits a CSR from the public request page (no sign-in): the same rules as the API. */
 export async function submitPublicRequestAction(_prev: RequestFormState, fd: FormData): Promise<RequestFormState> {
+  return submitFromForm(fd);
+}
+
+/** Renewal of certificate `number` (bound by the renewal page): the same rules as POST /api/v1/certificates/{number}/renewal. */
+export async function renewPublicRequestAction(number: number, _prev: RequestFormState, fd: FormData): Promise<RequestFormState> {
+  return submitFromForm(fd, number);
+}
+
+async function submitFromForm(fd: FormData, renewalOf?: number): Promise<RequestFormState> {
   // The CSR is public but may be long; the form keeps it in its own state, so it is not echoed.
   const values = echoValues(fd, ["csr"]);
   try {
@@ -37,7 +46,7 @@ export async function submitPublicRequestAction(_prev: RequestFormState, fd: For
         instance: formText(fd, "instance"),
         filename: formText(fd, "filename"),
       },
-      { ip, portalUrl },
+      { ip, portalUrl, renewalOf },
     );
     return { ok: true, data: { id: r.id, filename: r.filename, subject: r.subject, sha1Fingerprint: r.sha1Fingerprint, sha256Fingerprint: r.sha256Fingerprint } };
   } catch (e) {

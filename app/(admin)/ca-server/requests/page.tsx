@@ -105,7 +105,14 @@ export default async function RequestQueuePage({ searchParams }: { searchParams:
             }
             rows={page.items.map((r) => (
               <tr key={r.id} data-testid="request-row" data-request-id={r.id} className="align-top">
-                <td className="min-w-48 max-w-80 py-2 pr-4 break-words">{r.subject}</td>
+                <td className="min-w-48 max-w-80 py-2 pr-4 break-words">
+                  {r.subject}
+                  {r.renewalOf !== undefined ? (
+                    <span data-testid="renewal-badge" className="mt-1 block w-fit rounded-full bg-sky-100 px-2 py-0.5 text-xs font-semibold text-sky-900">
+                      Renewal of certificate {r.renewalOf}
+                    </span>
+                  ) : null}
+                </td>
                 <td className="min-w-36 py-2 pr-4">
                   <span className="block break-words">{r.contact.name}</span>
                   {r.contact.email ? <span className="block break-all text-xs text-slate-500">{r.contact.email}</span> : null}

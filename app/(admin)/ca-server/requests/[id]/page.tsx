@@ -1,10 +1,12 @@
 import type { Metadata } from "next";
+import type { ReactNode } from "react";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requireAdminPage } from "@/app/_server/session.ts";
 import { findCaServerView } from "@/lib/ca/get-server.ts";
 import { getRequestDetails, type RequestDetails } from "@/lib/ca/requests.ts";
-import { getCertificate } from "@/lib/ca/certificates.ts";
+import { certificateSans, getCertificate, getCertificateDetails } from "@/lib/ca/certificates.ts";
+import { CertificateStatusBadge } from "@/components/certificates/status-badge";
 import { sanToString } from "@/lib/pki/csr.ts";
 import { isUsage, usageLabel } from "@/lib/pki/profiles.ts";
 import { isAppError } from "@/lib/errors/app-error.ts";
@@ -77,6 +79,11 @@ async function IssuedNotice({ request, mail, smtpConfigured }: { request: Reques
           <Downloads number={number} />
         </div>
         <p>
+          <Link href={`/ca-server/certificates/${number}`} className="font-medium underline" data-testid="certificate-page-link">
+            Certificate number {number}: details and revocation
+          </Link>
+        </p>
+        <p>
           Store the media holding the CA&apos;s private key in a secure location again.{" "}
           <Link href="/ca-server/requests" className="font-medium underline">
             Back to the pending requests
@@ -84,6 +91,68 @@ async function IssuedNotice({ request, mail, smtpConfigured }: { request: Reques
         </p>
       </div>
     </Alert>
+  );
+}
+
+/** A renewal: the original certificate and the new request side by side. */
+async function RenewalComparison({ number, request }: { number: number; request: RequestDetails }) {
+  const original = await getCertificateDetails(number).catch(() => null);
+  const newSans = request.csr.sans.map(sanToString);
+  const row = (label: string, before: ReactNode, after: ReactNode) => (
+    <tr className="align-top">
+      <th scope="row" className="py-2 pr-4 text-left font-medium text-slate-600">
+        {label}
+      </th>
+      <td className="py-2 pr-4 [overflow-wrap:anywhere]">{before}</td>
+      <td className="py-2 [overflow-wrap:anywhere]">{after}</td>
+    </tr>
+  );
+  const list = (items: string[]) =>
+    items.length ? (
+      <ul className="space-y-0.5">
+        {items.map((s) => (
+          <li key={s} className="font-mono text-xs break-all">
+            {s}
+          </li>
+        ))}
+      </ul>
+    ) : (
+      "None"
+    );
+  return (
+    <Card
+      title={<span data-testid="renewal-of">{`Renewal of certificate ${number}`}</span>}
+      description="The technical contact asks to renew this certificate with a new key. The common name is the same; compare the rest before issuing."
+    >
+      {original ? (
+        <div className="overflow-x-auto">
+          <table className="w-full text-sm" data-testid="renewal-comparison">
+            <thead className="text-xs uppercase text-slate-500">
+              <tr>
+                <th scope="col" className="py-2 pr-4 text-left"></th>
+                <th scope="col" className="py-2 pr-4 text-left">
+                  <Link href={`/ca-server/certificates/${number}`} className="text-brand-700 underline">
+                    Certificate {number}
+                  </Link>
+                </th>
+                <th scope="col" className="py-2 text-left">This request</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {row("Subject", original.subject, request.csr.subject)}
+              {row("Subject alternative names", list(certificateSans(original.pem)), list(newSans))}
+              {row("Valid until", <span data-testid="original-expiry">{utcSecond(original.notAfter)}</span>, "Set at issuance")}
+              {row("Status", <CertificateStatusBadge status={original.status} notAfter={original.notAfter} />, request.status)}
+              {row("Hostname", original.hostname ?? "—", request.hostname ?? "—")}
+              {row("Instance", original.instance ?? "—", request.instance ?? "—")}
+              {row("File name", original.filename, request.filename)}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p className="text-sm">Certificate {number} is no longer in the record (the CA server may have been reinitialized).</p>
+      )}
+    </Card>
   );
 }
 
@@ -105,6 +174,7 @@ export default async function ProcessRequestPage({ params, searchParams }: { par
   const csr = request.csr;
   const processed = request.processedAt ? ` on ${utcSecond(request.processedAt)}${request.processedBy ? ` by ${request.processedBy}` : ""}` : "";
 
+  const renewed = request.renewalOf;
   const breadcrumb = <Breadcrumb links={[HOME_CRUMB, { href: "/ca-server/requests", label: "Process pending Certificate Signing Requests" }]} />;
 
   return (
@@ -138,6 +208,13 @@ export default async function ProcessRequestPage({ params, searchParams }: { par
               <Downloads number={request.certificateNumber} />
             </div>
           ) : null}
+          {request.certificateNumber ? (
+            <p className="mt-2">
+              <Link href={`/ca-server/certificates/${request.certificateNumber}`} className="font-medium underline" data-testid="certificate-page-link">
+                Certificate number {request.certificateNumber}: details and revocation
+              </Link>
+            </p>
+          ) : null}
         </Alert>
       ) : null}
       {request.status === "deleted" ? (
@@ -146,6 +223,8 @@ export default async function ProcessRequestPage({ params, searchParams }: { par
         </Alert>
       ) : null}
       {sp.notDeleted && request.status === "issued" ? <Alert tone="warning">The request was not deleted: a certificate had already been issued for it.</Alert> : null}
+
+      {renewed !== undefined ? <RenewalComparison number={renewed} request={request} /> : null}
 
       <Card title="Fingerprint to verify with the technical contact" description="The SHA-1 fingerprint of the Certificate Signing Request, as it was shown to the requester when they submitted it.">
         <div className="space-y-4">
