@@ -17,6 +17,7 @@ const sections: { title: string; intro: string; tasks: Task[] }[] = [
     intro: "Run a certificate authority: its key and certificate, and the requests sent to it.",
     tasks: [
       { title: "Configure local Certificate Authority server", href: "/ca-server", description: "Create a new CA key and certificate, or use an existing pair; e-mail settings; reinitialize.", audience: "admin" },
+      { title: "Expiring certificates", href: "/ca-server/expiring", description: "Certificates reaching the end of their validity, and a calendar feed of expiry dates.", audience: "admin" },
       { title: "Process pending Certificate Signing Requests", href: "/ca-server/requests", description: "Verify each requester's fingerprint, choose the usage and issue the certificate.", audience: "admin" },
     ],
   },
