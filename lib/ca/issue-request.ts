@@ -80,7 +80,7 @@ export async function issueRequest(id: string, input: IssueInput, opts: { actor:
   const now = opts.now ?? new Date();
   const issued = await issueCertificate({ csr, usage: v.usage, ca: unlocked, validityDays: ca.issuedValidityDays, now, ...extensionUrls(ca.fileNameRoot, opts.portalUrl) });
   const issuer = describeCertificate(unlocked.certificate).subject;
-  const base = portalBase(opts.portalUrl ?? env().PORTCULLIS_PUBLIC_URL);
+  const base = portalBase(env().PORTCULLIS_PUBLIC_URL ?? opts.portalUrl);
 
   let mailId: string | null = null;
   const number = await db.$transaction(async (tx) => {

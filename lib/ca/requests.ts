@@ -106,7 +106,7 @@ export async function submitRequest(input: SubmitRequestInput, opts: { ip?: stri
   if (original && csr.commonName !== original.commonName) {
     throw new AppError("validation_failed", `The common name must stay "${original.commonName ?? ""}" for a renewal`, { field: "csr" });
   }
-  const base = portalBase(opts.portalUrl ?? env().PORTCULLIS_PUBLIC_URL);
+  const base = portalBase(env().PORTCULLIS_PUBLIC_URL ?? opts.portalUrl);
   const now = opts.now ?? new Date();
   const id = randomUUID();
   let mailId: string | null = null;
