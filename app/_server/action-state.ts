@@ -10,11 +10,22 @@ export interface FormState<T = unknown> {
   data?: T;
 }
 
-/** Turns a thrown error into form state; unknown errors are logged and hidden. */
-export function toFormState<T>(e: unknown, values?: Record<string, string>): FormState<T> {
-  if (isAppError(e)) return { ok: false, message: e.fields && Object.keys(e.fields).length ? undefined : e.message, fields: e.fields, values };
-  console.error("Unhandled error in server action:", e instanceof Error ? e.stack : e);
-  return { ok: false, message: "Something went wrong on the server. Nothing was changed.", values };
+/**
+ * Turns a thrown error into form state; unknown errors are logged and hidden. With
+ * `shownFields` (names, or prefixes ending in "."), messages for fields the form does
+ * not show become the form-level message instead of disappearing.
+ */
+export function toFormState<T>(e: unknown, values?: Record<string, string>, shownFields?: readonly string[]): FormState<T> {
+  if (!isAppError(e)) {
+    console.error("Unhandled error in server action:", e instanceof Error ? e.stack : e);
+    return { ok: false, message: "Something went wrong on the server. Nothing was changed.", values };
+  }
+  const all = e.fields && Object.keys(e.fields).length ? e.fields : undefined;
+  if (!all || !shownFields) return { ok: false, message: all ? undefined : e.message, fields: all, values };
+  const shown = (k: string) => shownFields.some((s) => (s.endsWith(".") ? k.startsWith(s) : k === s));
+  const fields = Object.fromEntries(Object.entries(all).filter(([k]) => shown(k)));
+  const others = Object.entries(all).filter(([k]) => !shown(k)).map(([, m]) => m);
+  return { ok: false, message: others.length ? others.join(" ") : undefined, fields: Object.keys(fields).length ? fields : undefined, values };
 }
 
 /** Form values to echo back after an error, without any secret. */

@@ -3,6 +3,7 @@
  * of these itself: a layout's check does not protect a page or an action.
  */
 import "server-only";
+import { cache } from "react";
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { authenticate } from "@/lib/auth/authenticate.ts";
@@ -11,11 +12,12 @@ import { AppError } from "@/lib/errors/app-error.ts";
 import { env } from "@/lib/env.ts";
 import { checkSameOrigin, isSecure } from "./origin.ts";
 
-export async function currentAdmin(): Promise<SessionAdmin | null> {
+/** The signed-in administrator; looked up once per request, however many parts of the page ask. */
+export const currentAdmin = cache(async (): Promise<SessionAdmin | null> => {
   const jar = await cookies();
   const caller = await authenticate({ sessionToken: jar.get(SESSION_COOKIE)?.value });
   return caller?.admin ?? null;
-}
+});
 
 /** For pages: the signed-in administrator, or a redirect to the sign-in page. */
 export async function requireAdminPage(returnTo: string): Promise<SessionAdmin> {

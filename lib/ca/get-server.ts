@@ -28,9 +28,10 @@ export interface CaServerView {
 
 export async function findCaServerView(): Promise<CaServerView | null> {
   const db = await getDb();
-  const c = await db.caServer.findUnique({ where: { id: 1 }, omit: { smtpPasswordEnc: true, certificatePem: true } });
+  const c = await db.caServer.findUnique({ where: { id: 1 }, omit: { certificatePem: true, crlPem: true, ocspCertificatePem: true, ocspKeyEnc: true } });
   if (!c) return null;
-  const passwordSet = (await db.caServer.count({ where: { id: 1, smtpPasswordEnc: { not: null } } })) > 0;
+  // Only whether a password is set leaves this function, never the ciphertext.
+  const passwordSet = c.smtpPasswordEnc !== null;
   const p = serverFilePaths(c.directory, c.fileNameRoot);
   return {
     fileNameRoot: c.fileNameRoot,

@@ -10,7 +10,6 @@ import { open, seal } from "../crypto/secret-box.ts";
 import { toBuffer } from "../pki/bytes.ts";
 import { parseCertificate } from "../pki/certificates.ts";
 import { isRevocationReason } from "../pki/crl.ts";
-import { derChildren, readDer } from "../pki/csr.ts";
 import {
   buildOcspResponse,
   ocspErrorResponse,
@@ -22,6 +21,7 @@ import {
   type OcspCertId,
 } from "../pki/ocsp.ts";
 import { issueOcspSigner } from "../pki/ocsp-signer.ts";
+import { certificateSubjectDer } from "../pki/issue.ts";
 import type { x509 } from "../pki/setup.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -57,12 +57,6 @@ export async function ensureOcspSigner(ca: UnlockedCa, opts: { now?: Date } = {}
   return true;
 }
 
-function certificateSubjectDer(certDer: Buffer): Buffer {
-  const [tbs] = derChildren(readDer(certDer));
-  const fields = derChildren(tbs);
-  const i = fields[0].tag === 0xa0 ? 1 : 0;
-  return fields[i + 4].bytes;
-}
 
 function issuedByUs(id: OcspCertId, caSubject: Buffer, caKeyBits: Buffer): boolean {
   return ocspHash(id.hashAlgorithm, caSubject).equals(id.issuerNameHash) && ocspHash(id.hashAlgorithm, caKeyBits).equals(id.issuerKeyHash);

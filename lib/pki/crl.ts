@@ -7,8 +7,7 @@ import type { KeyObject } from "node:crypto";
 import { Integer } from "asn1js";
 import { AppError } from "../errors/app-error.ts";
 import { toBuffer } from "./bytes.ts";
-import { derChildren, readDer } from "./csr.ts";
-import { keyIdentifier } from "./issue.ts";
+import { caKeyIdentifier, certificateSubjectDer } from "./issue.ts";
 import { importSigningKey, keyMatchesCertificate } from "./keys.ts";
 import { derToPem } from "./pem.ts";
 import { x509 } from "./setup.ts";
@@ -42,7 +41,6 @@ const REASON_CODES: Record<RevocationReason, x509.X509CrlReason> = {
 };
 
 const OID_CRL_NUMBER = "2.5.29.20";
-const OID_SKI = "2.5.29.14";
 
 export interface RevokedEntry {
   /** Hex serial as stored with the certificate. */
@@ -106,16 +104,4 @@ export async function createCrl(opts: CreateCrlOptions): Promise<SignedCrl> {
   return { der, pem: derToPem(der, "X509 CRL") };
 }
 
-function certificateSubjectDer(certDer: Buffer): Buffer {
-  const [tbs] = derChildren(readDer(certDer));
-  const fields = derChildren(tbs);
-  const i = fields[0].tag === 0xa0 ? 1 : 0;
-  return fields[i + 4].bytes;
-}
 
-/** The CA's SKI as hex (the AKI of everything it signs); RFC 5280 method 1 when the certificate has none. */
-function caKeyIdentifier(cert: x509.X509Certificate): string {
-  const ski = cert.getExtension(OID_SKI);
-  if (ski) return new x509.SubjectKeyIdentifierExtension(new Uint8Array(ski.rawData)).keyId;
-  return keyIdentifier(toBuffer(cert.publicKey.rawData)).toString("hex");
-}

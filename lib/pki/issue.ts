@@ -219,12 +219,17 @@ export function keyIdentifier(spkiDer: Buffer): Buffer {
   return createHash("sha1").update(bitString.content.subarray(1)).digest();
 }
 
-/** The CA's SKI as hex; computed by method 1 when the CA certificate has none. */
-function caKeyIdentifier(cert: x509.X509Certificate): string {
+/** The CA's SKI as hex (the AKI of everything it signs); computed by method 1 when the CA certificate has none. */
+export function caKeyIdentifier(cert: x509.X509Certificate): string {
   // By OID: getExtension(Class) finds nothing on some parsed objects (see ENVIRONMENT.md).
   const ski = cert.getExtension("2.5.29.14");
   if (ski) return new x509.SubjectKeyIdentifierExtension(new Uint8Array(ski.rawData)).keyId;
   return keyIdentifier(toBuffer(cert.publicKey.rawData)).toString("hex");
+}
+
+/** A certificate's subject Name, DER exactly as encoded (for issuer fields and OCSP name hashes). */
+export function certificateSubjectDer(certDer: Buffer): Buffer {
+  return tbsFields(certDer).subject;
 }
 
 /** Issuer, subject and SPKI DER of a certificate, exactly as encoded. */

@@ -6,8 +6,7 @@
 import type { KeyObject } from "node:crypto";
 import { AppError } from "../errors/app-error.ts";
 import { toBuffer } from "./bytes.ts";
-import { derChildren, readDer } from "./csr.ts";
-import { keyIdentifier } from "./issue.ts";
+import { caKeyIdentifier, certificateSubjectDer, keyIdentifier } from "./issue.ts";
 import { generateKeyPair, importSigningKey, keyMatchesCertificate, spkiDer } from "./keys.ts";
 import { derToPem } from "./pem.ts";
 import { randomSerialHex } from "./serial.ts";
@@ -69,15 +68,4 @@ export async function issueOcspSigner(opts: { ca: { certificate: x509.X509Certif
   return { certificate, pem: derToPem(toBuffer(certificate.rawData), "CERTIFICATE"), privateKey: keys.privateKey, notAfter: certificate.notAfter };
 }
 
-function certificateSubjectDer(certDer: Buffer): Buffer {
-  const [tbs] = derChildren(readDer(certDer));
-  const fields = derChildren(tbs);
-  const i = fields[0].tag === 0xa0 ? 1 : 0;
-  return fields[i + 4].bytes;
-}
 
-function caKeyIdentifier(cert: x509.X509Certificate): string {
-  const ski = cert.getExtension("2.5.29.14");
-  if (ski) return new x509.SubjectKeyIdentifierExtension(new Uint8Array(ski.rawData)).keyId;
-  return keyIdentifier(toBuffer(cert.publicKey.rawData)).toString("hex");
-}

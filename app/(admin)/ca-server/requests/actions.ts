@@ -16,7 +16,7 @@ export interface IssueData {
 export type IssueState = FormState<IssueData>;
 
 /** Fields the issue form shows messages next to; any other field's message is shown for the whole form. */
-const FORM_FIELDS = new Set(["usage", "fingerprintVerified", "verificationChannel", "verificationNote", "caKeyPassword"]);
+const FORM_FIELDS = ["usage", "fingerprintVerified", "verificationChannel", "verificationNote", "caKeyPassword"];
 
 async function portalUrl(): Promise<string | undefined> {
   if (env().PORTCULLIS_PUBLIC_URL) return env().PORTCULLIS_PUBLIC_URL;
@@ -44,16 +44,8 @@ export async function issueRequestAction(id: string, _prev: IssueState, fd: Form
     );
     destination = `/ca-server/requests/${encodeURIComponent(id)}?issued=${r.number}&mail=${r.emailSentTo ? "sent" : "not-sent"}`;
   } catch (e) {
-    const state = toFormState<IssueData>(e, values);
     // Messages for fields this form does not have (the CSR itself, the CA's validity setting) go on top.
-    const fields: Record<string, string> = {};
-    const others: string[] = [];
-    for (const [k, m] of Object.entries(state.fields ?? {})) {
-      if (FORM_FIELDS.has(k)) fields[k] = m;
-      else others.push(m);
-    }
-    state.fields = Object.keys(fields).length ? fields : undefined;
-    if (others.length) state.message = [state.message, ...others].filter(Boolean).join(" ");
+    const state = toFormState<IssueData>(e, values, FORM_FIELDS);
     if (isAppError(e) && e.code === "conflict") {
       const current = await getRequest(id).catch(() => null);
       if (current) state.data = { current: { status: current.status, certificateNumber: current.certificateNumber } };

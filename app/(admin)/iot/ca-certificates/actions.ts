@@ -13,19 +13,6 @@ export interface AddCaData {
 }
 export type AddCaState = FormState<AddCaData>;
 
-/** Messages for fields the form does not have go on top of the form. */
-function onlyFormFields<T>(state: FormState<T>): FormState<T> {
-  const fields: Record<string, string> = {};
-  const others: string[] = [];
-  for (const [k, m] of Object.entries(state.fields ?? {})) {
-    if (k === "certificate" || k === "description") fields[k] = m;
-    else others.push(m);
-  }
-  state.fields = Object.keys(fields).length ? fields : undefined;
-  if (others.length) state.message = [state.message, ...others].filter(Boolean).join(" ");
-  return state;
-}
-
 /**
  * Add Certificate: `intent` "preview" parses the certificate and shows its details and
  * problems (the CRL is fetched too); "save" registers it and returns to the list.
@@ -45,7 +32,7 @@ export async function addCaCertificateAction(_prev: AddCaState, fd: FormData): P
     const r = await addIotCaCertificate({ certificate, description }, { actor: admin.username });
     id = r.id;
   } catch (e) {
-    return onlyFormFields(toFormState<AddCaData>(e, values));
+    return toFormState<AddCaData>(e, values, ["certificate", "description"]);
   }
   revalidatePath("/", "layout");
   redirect(`${PAGE}?added=${encodeURIComponent(id)}`);

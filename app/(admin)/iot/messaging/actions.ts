@@ -15,19 +15,6 @@ import { isAppError } from "@/lib/errors/app-error.ts";
 
 const PAGE = "/iot/messaging";
 
-/** Field messages for fields this form does not show go into the form-level message. */
-function keepFields<T>(state: FormState<T>, shown: string[]): FormState<T> {
-  const fields: Record<string, string> = {};
-  const others: string[] = [];
-  for (const [k, m] of Object.entries(state.fields ?? {})) {
-    if (shown.includes(k) || shown.some((s) => s.endsWith(".") && k.startsWith(s))) fields[k] = m;
-    else others.push(m);
-  }
-  state.fields = Object.keys(fields).length ? fields : undefined;
-  if (others.length) state.message = [state.message, ...others].filter(Boolean).join(" ");
-  return state;
-}
-
 /** Add Certificate: certificate + private key (+ passphrase) + description. */
 export async function addMessagingCertificateAction(_prev: FormState, fd: FormData): Promise<FormState> {
   const values = echoValues(fd, ["privateKey", "passphrase"]);
@@ -41,7 +28,7 @@ export async function addMessagingCertificateAction(_prev: FormState, fd: FormDa
     );
     id = r.id;
   } catch (e) {
-    return keepFields(toFormState(e, values), ["certificate", "privateKey", "passphrase", "description"]);
+    return toFormState(e, values, ["certificate", "privateKey", "passphrase", "description"]);
   }
   revalidatePath("/", "layout");
   redirect(`${PAGE}?added=${encodeURIComponent(id)}`);
@@ -59,7 +46,7 @@ export async function generateCsrAction(_prev: FormState, fd: FormData): Promise
     );
     id = r.id;
   } catch (e) {
-    return keepFields(toFormState(e, values), ["subject.", "subject", "sans", "keyAlgorithm", "description"]);
+    return toFormState(e, values, ["subject.", "subject", "sans", "keyAlgorithm", "description"]);
   }
   revalidatePath("/", "layout");
   redirect(`${PAGE}?csr=${encodeURIComponent(id)}#row-${id}`);
@@ -71,9 +58,9 @@ export async function attachCertificateAction(id: string, _prev: FormState, fd: 
     const admin = await requireAdminAction();
     await attachSignedCertificate(id, { certificate: formText(fd, "certificate") ?? "" }, { actor: admin.username });
   } catch (e) {
-    const state = toFormState(e);
+    const state = toFormState(e, undefined, ["certificate"]);
     if (isAppError(e) && e.code === "not_found") state.message = "This CSR no longer exists: reload the page.";
-    return keepFields(state, ["certificate"]);
+    return state;
   }
   revalidatePath("/", "layout");
   redirect(`${PAGE}?attached=${encodeURIComponent(id)}#row-${id}`);
@@ -86,7 +73,7 @@ export async function setDefaultAction(_prev: FormState, fd: FormData): Promise<
     await requireAdminAction();
     await setDefaultMessagingCertificate(id);
   } catch (e) {
-    return keepFields(toFormState(e, { id }), ["id"]);
+    return toFormState(e, { id }, ["id"]);
   }
   revalidatePath("/", "layout");
   redirect(`${PAGE}?default=${encodeURIComponent(id)}`);

@@ -7,7 +7,7 @@ import { revokeCertificate } from "@/lib/ca/revoke-certificate.ts";
 
 export type RevokeState = FormState;
 
-const FORM_FIELDS = new Set(["reason", "caKeyPassword"]);
+const FORM_FIELDS = ["reason", "caKeyPassword"];
 
 /** Revoke certificate `number` (bound by the page) with a reason and the CA key's password. */
 export async function revokeCertificateAction(number: number, _prev: RevokeState, fd: FormData): Promise<RevokeState> {
@@ -16,16 +16,7 @@ export async function revokeCertificateAction(number: number, _prev: RevokeState
     const admin = await requireAdminAction();
     await revokeCertificate(number, { reason: formText(fd, "reason"), caKeyPassword: formText(fd, "caKeyPassword") ?? "" }, { actor: admin.username });
   } catch (e) {
-    const state = toFormState(e, values);
-    const fields: Record<string, string> = {};
-    const others: string[] = [];
-    for (const [k, m] of Object.entries(state.fields ?? {})) {
-      if (FORM_FIELDS.has(k)) fields[k] = m;
-      else others.push(m);
-    }
-    state.fields = Object.keys(fields).length ? fields : undefined;
-    if (others.length) state.message = [state.message, ...others].filter(Boolean).join(" ");
-    return state;
+    return toFormState(e, values, FORM_FIELDS);
   }
   revalidatePath("/", "layout");
   redirect(`/ca-server/certificates/${number}?revoked=1`);
