@@ -6,6 +6,7 @@
  * (PEM of the active ones) that brokers and gateways load.
  */
 import { randomUUID } from "node:crypto";
+import type { Prisma } from "../db/generated/sqlite/client.ts";
 import { getDb } from "../db/index.ts";
 import { AppError } from "../errors/app-error.ts";
 import { getPublicCaCertificate } from "../ca/get-server.ts";
@@ -362,23 +363,7 @@ const VIEW_SELECT = {
   createdBy: true,
 } as const;
 
-type ViewRow = {
-  id: string;
-  description: string;
-  subject: string;
-  issuer: string;
-  serial: string;
-  sha1Fingerprint: string;
-  sha256Fingerprint: string;
-  notBefore: Date;
-  notAfter: Date;
-  active: boolean;
-  crlUrls: string;
-  crlFetchedAt: Date | null;
-  crlNextUpdate: Date | null;
-  createdAt: Date;
-  createdBy: string | null;
-};
+type ViewRow = Prisma.IotCaCertificateGetPayload<{ select: typeof VIEW_SELECT }>;
 
 function toView(r: ViewRow): IotCaCertificateView {
   let urls: string[] = [];

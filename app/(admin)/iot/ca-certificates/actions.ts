@@ -38,21 +38,27 @@ export async function addCaCertificateAction(_prev: AddCaState, fd: FormData): P
   redirect(`${PAGE}?added=${encodeURIComponent(id)}`);
 }
 
-/** Register this instance's CA certificate with one click. */
-export async function registerLocalCaAction(): Promise<void> {
+/**
+ * Runs a one-click row action and goes back to the list with its outcome. Only an
+ * error code travels in the URL: a crafted link cannot put text of its own on the page.
+ */
+async function listAction(fd: FormData | null, work: (actor: string) => Promise<Record<string, string>>): Promise<never> {
   let destination: string;
   try {
     const admin = await requireAdminAction();
-    const r = await registerLocalCa({ actor: admin.username });
-    destination = `${PAGE}?added=${encodeURIComponent(r.id)}`;
+    destination = fd ? back(fd, await work(admin.username)) : `${PAGE}?${new URLSearchParams(await work(admin.username))}`;
   } catch (e) {
     if (!isAppError(e)) throw e;
     if (e.code === "unauthorized") destination = `/login?next=${encodeURIComponent(PAGE)}`;
-    // Only a code travels in the URL: a crafted link cannot put text of its own on the page.
-    else destination = `${PAGE}?problem=${encodeURIComponent(e.code)}`;
+    else destination = fd ? back(fd, { problem: e.code }) : `${PAGE}?problem=${encodeURIComponent(e.code)}`;
   }
   revalidatePath("/", "layout");
   redirect(destination);
+}
+
+/** Register this instance's CA certificate with one click. */
+export async function registerLocalCaAction(): Promise<void> {
+  await listAction(null, async (actor) => ({ added: (await registerLocalCa({ actor })).id }));
 }
 
 function back(fd: FormData, extra: Record<string, string>): string {
@@ -65,33 +71,14 @@ function back(fd: FormData, extra: Record<string, string>): string {
 export async function setActiveAction(fd: FormData): Promise<void> {
   const id = formText(fd, "id") ?? "";
   const active = formText(fd, "active") === "true";
-  let destination: string;
-  try {
-    await requireAdminAction();
+  await listAction(fd, async () => {
     await setIotCaCertificateActive(id, active);
-    destination = back(fd, { [active ? "activated" : "deactivated"]: id });
-  } catch (e) {
-    if (!isAppError(e)) throw e;
-    if (e.code === "unauthorized") destination = `/login?next=${encodeURIComponent(PAGE)}`;
-    else destination = back(fd, { problem: e.message.slice(0, 300) });
-  }
-  revalidatePath("/", "layout");
-  redirect(destination);
+    return { [active ? "activated" : "deactivated"]: id };
+  });
 }
 
 /** Delete a row, after the confirmation. */
 export async function deleteCaCertificateAction(fd: FormData): Promise<void> {
   const id = formText(fd, "id") ?? "";
-  let destination: string;
-  try {
-    await requireAdminAction();
-    const r = await deleteIotCaCertificate(id);
-    destination = back(fd, { deleted: r.subject.slice(0, 300) });
-  } catch (e) {
-    if (!isAppError(e)) throw e;
-    if (e.code === "unauthorized") destination = `/login?next=${encodeURIComponent(PAGE)}`;
-    else destination = back(fd, { problem: e.message.slice(0, 300) });
-  }
-  revalidatePath("/", "layout");
-  redirect(destination);
+  await listAction(fd, async () => ({ deleted: (await deleteIotCaCertificate(id)).subject.slice(0, 300) }));
 }

@@ -32,8 +32,10 @@ async function byId(id: string | undefined): Promise<IotCaCertificateView | null
   return getIotCaCertificate(id).catch(() => null);
 }
 
+/** Outcomes of the one-click actions, by error code (only the code travels in the URL). */
 const PROBLEMS: Record<string, string> = {
-  conflict: "This instance's CA certificate is already registered.",
+  conflict: "This CA certificate is already registered, or was changed meanwhile.",
+  not_found: "That CA certificate no longer exists.",
   not_configured: "This instance is not configured as a Certificate Authority server.",
   validation_failed: "This instance's CA certificate is not valid now (expired or not yet valid), or its CRL could not be verified.",
   not_a_ca: "This instance's CA certificate is not a CA certificate.",
@@ -62,7 +64,7 @@ export default async function IotCaCertificatesPage({ searchParams }: { searchPa
   const inactiveCount = everything.items.filter((c) => !c.active).length;
   const localRegistered = ca ? everything.items.find((c) => c.sha256Fingerprint === ca.sha256Fingerprint) : undefined;
   const deleted = one(sp, "deleted");
-  const problem = PROBLEMS[one(sp, "problem") ?? ""] ?? (one(sp, "problem") ? "This instance's CA certificate could not be registered." : undefined);
+  const problem = PROBLEMS[one(sp, "problem") ?? ""] ?? (one(sp, "problem") ? "The change could not be made." : undefined);
   const listHref = (all: boolean) => (all ? "/iot/ca-certificates?show=all" : "/iot/ca-certificates");
 
   return (
