@@ -62,10 +62,6 @@ export class RemoteCaError extends AppError {
     this.remoteStatus = opts.remoteStatus;
     this.remoteFields = opts.remoteFields;
   }
-
-  override get status(): number {
-    return this.reason === "refused" ? super.status : 502;
-  }
 }
 
 /** The host as a URL wants it: IPv6 addresses in brackets. */
