@@ -12,6 +12,8 @@ const securityHeaders = [
 const apiHeaders = [{ key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'" }];
 
 const config: NextConfig = {
+  // Separate build directories let several builds of one checkout coexist (PORTCULLIS_NEXT_DIST_DIR=.next-other).
+  distDir: process.env.PORTCULLIS_NEXT_DIST_DIR || ".next",
   poweredByHeader: false,
   // Types are checked by `npm run typecheck` (part of `npm test`), tests included.
   typescript: { ignoreBuildErrors: true },

@@ -3,10 +3,10 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { APP_PORT } from "../playwright.config";
-import { DATA_DIR, apiToken, gotoReady, openssl, resetCa, signIn, SMTP_PORT, startInstance, waitForMail, type Instance } from "./support";
+import { DATA_DIR, apiToken, gotoReady, openssl, resetCa, signIn, SMTP_PORT, instancePort, startInstance, waitForMail, type Instance } from "./support";
 
 // The main e2e server is the CA server; a second instance on CLIENT_PORT is the CA client.
-const CLIENT_PORT = 3110;
+const CLIENT_PORT = instancePort(1);
 const clientBase = `http://127.0.0.1:${CLIENT_PORT}`;
 const CLIENT_ADMIN = { username: "clientadmin", password: "client admin password" };
 const CA_KEY_PW = "ca-client e2e CA key password";

@@ -2,7 +2,7 @@ import { test, expect, type Page, type Request } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { gotoReady, resetCa, startInstance, waitForMail, openssl } from "./support";
+import { gotoReady, instancePort, resetCa, startInstance, waitForMail, openssl } from "./support";
 import { CA_ADMIN_EMAIL, CA_BODY, colonLower, configureCa, csrPemSha1, issue, opensslCsr, opensslText, splitPem, submitCsr, tempDir, adminAuth } from "./public-support";
 
 const SHOTS = "test-results/screenshots";
@@ -445,7 +445,7 @@ test("phone width: no horizontal page scroll", async ({ page, request }) => {
 
 test("the request page limits submissions per client address", async ({ browser }) => {
   // Its own instance: the shared server's limit is set high for the other tests (playwright.config.ts).
-  const port = Number(process.env.E2E_PUBLIC_LIMIT_PORT ?? 3111);
+  const port = instancePort(2);
   const admin = { username: "limitadmin", password: "limit admin password" };
   const instance = await startInstance(port, { PORTCULLIS_CSR_RATE_LIMIT: "3", PORTCULLIS_ADMIN_USER: admin.username, PORTCULLIS_ADMIN_PASSWORD: admin.password }, { dataDirPrefix: "portcullis-public-" });
   try {

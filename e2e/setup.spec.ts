@@ -1,8 +1,8 @@
 import { test, expect } from "@playwright/test";
-import { startInstance, type Instance } from "./support";
+import { instancePort, startInstance, type Instance } from "./support";
 
 // A second instance with no administrator: the first visit shows the set-up page.
-const PORT = 3109;
+const PORT = instancePort(0);
 const base = `http://127.0.0.1:${PORT}`;
 let instance: Instance;
 

@@ -78,6 +78,14 @@ export interface Instance {
  * settings or roles the shared server does not have. Resolves once /api/v1/health answers
  * (within `timeout` ms); when it does not, the instance is stopped and the wait fails.
  */
+/**
+ * Port for an extra app instance a spec starts: E2E_INSTANCE_PORT_BASE (default 3109) + n.
+ * Runs of the suite side by side give each a different base.
+ */
+export function instancePort(n: number): number {
+  return Number(process.env.E2E_INSTANCE_PORT_BASE ?? 3109) + n;
+}
+
 export async function startInstance(port: number, env: Record<string, string>, opts: { dataDirPrefix?: string; timeout?: number } = {}): Promise<Instance> {
   const dataDir = mkdtempSync(join(tmpdir(), opts.dataDirPrefix ?? "portcullis-instance-"));
   const server = spawn("npx", ["next", "start", "-H", "127.0.0.1", "-p", String(port)], {
