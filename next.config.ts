@@ -8,6 +8,14 @@ const securityHeaders = [
   { key: "Cross-Origin-Opener-Policy", value: "same-origin" },
 ];
 
+/**
+ * HSTS only for requests that arrived over TLS: a TLS-terminating proxy says so with
+ * X-Forwarded-Proto (the first entry, as for Secure cookies). A plain-http request carries
+ * none, so a portal tried out on http://localhost never pins its host name to https.
+ */
+const tlsOnly = [{ type: "header" as const, key: "x-forwarded-proto", value: "https(?:\\s*,.*)?" }];
+const hstsHeaders = [{ key: "Strict-Transport-Security", value: "max-age=31536000" }];
+
 // Pages get a per-request nonce policy from proxy.ts; API answers are never rendered as documents.
 const apiHeaders = [{ key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'" }];
 
@@ -26,6 +34,7 @@ const config: NextConfig = {
     return [
       { source: "/:path*", headers: securityHeaders },
       { source: "/api/:path*", headers: apiHeaders },
+      { source: "/:path*", has: tlsOnly, headers: hstsHeaders },
     ];
   },
 };

@@ -12,15 +12,18 @@ export const ADMIN = { username: "admin", password: "correct horse battery" };
 // created by the runner and handed to the workers through the environment.
 const dataDir = (process.env.E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), "portcullis-e2e-")));
 
+// Runs side by side (other ports, E2E_OUTPUT_DIR) keep their traces and reports apart.
+const outputRoot = process.env.E2E_OUTPUT_DIR ?? "test-results";
+
 export default defineConfig({
   testDir: "e2e",
-  outputDir: "test-results/playwright",
+  outputDir: `${outputRoot}/playwright`,
   fullyParallel: false,
   workers: 1,
   retries: 0,
   timeout: 60_000,
   expect: { timeout: 15_000 },
-  reporter: [["list"], ["json", { outputFile: "test-results/playwright.json" }], ["html", { outputFolder: "test-results/playwright-report", open: "never" }]],
+  reporter: [["list"], ["json", { outputFile: `${outputRoot}/playwright.json` }], ["html", { outputFolder: `${outputRoot}/playwright-report`, open: "never" }]],
   use: {
     baseURL: `http://127.0.0.1:${APP_PORT}`,
     trace: "retain-on-failure",

@@ -3,6 +3,7 @@ import type { ReactNode } from "react";
 import "./globals.css";
 import { SiteHeader } from "@/components/layout/site-header";
 import { HydrationMarker } from "@/components/layout/hydration-marker";
+import { CrlBanner } from "@/components/layout/crl-banner";
 
 export const metadata: Metadata = {
   title: { default: "Portcullis PKI", template: "%s · Portcullis PKI" },
@@ -20,6 +21,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
         </a>
         <HydrationMarker />
         <SiteHeader />
+        <CrlBanner />
         <main id="main" className="mx-auto w-full max-w-5xl px-4 py-8 sm:px-6">
           {children}
         </main>

@@ -63,7 +63,7 @@ test("configure, read, download and reinitialize the CA over the API", async ({ 
   expect(JSON.stringify(cfg)).not.toMatch(/password"\s*:\s*"/i);
 
   const pub = await (await request.get("/api/v1/ca")).json();
-  expect(Object.keys(pub).sort()).toEqual(["notAfter", "notBefore", "pem", "sha1Fingerprint", "sha256Fingerprint", "subject"]);
+  expect(Object.keys(pub).sort()).toEqual(["chainPem", "notAfter", "notBefore", "pem", "sha1Fingerprint", "sha256Fingerprint", "subject"]);
   const dir = mkdtempSync(join(tmpdir(), "pc-api-"));
   writeFileSync(join(dir, "ca.pem"), pub.pem);
   expect(opensslOk(["x509", "-in", join(dir, "ca.pem"), "-noout", "-fingerprint", "-sha256"]).trim().split("=")[1]).toBe(pub.sha256Fingerprint);

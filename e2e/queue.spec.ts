@@ -125,7 +125,7 @@ for (const u of USAGE_CASES) {
     await expect(page.getByRole("link", { name: "+1 617 555 0199 x12" })).toHaveAttribute("href", "tel:+16175550199;ext=12");
     await expect(page.getByRole("link", { name: s.email })).toHaveAttribute("href", `mailto:${s.email}`);
     await expect(page.getByTestId("csr-signature")).toHaveText("ecdsa-with-SHA256, ✓ signature valid");
-    await expect(page.getByText("ECDSA P-256")).toBeVisible();
+    await expect(page.getByRole("definition").filter({ hasText: "ECDSA P-256" })).toBeVisible();
     if (u.san) await expect(page.getByTestId("csr-sans")).toContainText("DNS:api.example.com");
     await expect(page.getByTestId("csr-pem")).toBeHidden();
     await page.getByText("Certificate Signing Request (PEM)").click();

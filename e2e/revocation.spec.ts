@@ -7,7 +7,13 @@ import { adminHeaders, CA_KEY_PASSWORD, configureQueueCa, submitNew, WORK_DIR } 
 test("revoke over the API; the published CRL makes OpenSSL refuse the revoked certificate", async ({ request }) => {
   const ca = await configureQueueCa(request);
   const headers = await adminHeaders(request);
-  expect((await request.get("/crl/QueueCA.crl")).status()).toBe(404);
+  // Configuration published CRL number 1, listing nothing, so the distribution point answers from day one.
+  const empty = await request.get("/crl/QueueCA.pem");
+  expect(empty.status()).toBe(200);
+  const emptyFile = join(WORK_DIR, "crl-empty.pem");
+  writeFileSync(emptyFile, await empty.text());
+  expect(opensslOk(["crl", "-in", emptyFile, "-noout", "-crlnumber"]).trim()).toBe("crlNumber=0x01");
+  expect(opensslOk(["crl", "-in", emptyFile, "-noout", "-text"])).toContain("No Revoked Certificates");
   const issue = async (cn: string) => {
     const sub = await submitNew(request, { subject: `/CN=${cn}`, san: `DNS:${cn}`, prefix: "Rev" });
     const r = await request.post(`/api/v1/admin/csrs/${sub.id}/issue`, { headers, data: { usage: "tls", caKeyPassword: CA_KEY_PASSWORD, fingerprintVerified: true } });
@@ -33,6 +39,7 @@ test("revoke over the API; the published CRL makes OpenSSL refuse the revoked ce
   const crlPem = join(WORK_DIR, "crl.pem");
   writeFileSync(crlPem, await (await request.get("/crl/QueueCA.pem")).text());
   expect(openssl(["crl", "-inform", "DER", "-in", crlDer, "-CAfile", ca.caFile, "-noout", "-verify"]).out).toContain("verify OK");
+  expect(opensslOk(["crl", "-inform", "DER", "-in", crlDer, "-noout", "-crlnumber"]).trim()).toBe("crlNumber=0x02");
   const badFile = join(WORK_DIR, "bad.pem");
   const goodFile = join(WORK_DIR, "good.pem");
   writeFileSync(badFile, bad.pem);

@@ -5,6 +5,23 @@
 import { z } from "zod";
 import { resolve } from "node:path";
 
+/** "60,30,7" → [7, 30, 60]: distinct whole numbers of days, 1 to 3650. */
+function parseExpiryWarningDays(raw: string, ctx: z.RefinementCtx): number[] {
+  const parts = raw.split(",").map((p) => p.trim());
+  const bad = parts.find((p) => !/^\d{1,4}$/.test(p) || Number(p) < 1 || Number(p) > 3650);
+  if (bad !== undefined) {
+    ctx.addIssue({ code: "custom", message: `expected a comma-separated list of whole numbers of days from 1 to 3650, e.g. "60,30,7" (got ${JSON.stringify(bad)})` });
+    return z.NEVER;
+  }
+  const days = parts.map(Number);
+  const twice = days.find((d, i) => days.indexOf(d) !== i);
+  if (twice !== undefined) {
+    ctx.addIssue({ code: "custom", message: `each number of days may appear once (${twice} appears more than once)` });
+    return z.NEVER;
+  }
+  return days.sort((a, b) => a - b);
+}
+
 const schema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   PORTCULLIS_DATA_DIR: z.string().min(1).default("./data"),
@@ -19,6 +36,14 @@ const schema = z.object({
   PORTCULLIS_SECURE_COOKIES: z.enum(["auto", "always", "never"]).default("auto"),
   PORTCULLIS_SESSION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12),
   PORTCULLIS_MAIL_RETRY_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
+  /** Days before expiry at which certificate warnings are mailed, e.g. "60,30,7"; read as distinct numbers, ascending. */
+  PORTCULLIS_EXPIRY_WARNING_DAYS: z.string().default("60,30,7").transform(parseExpiryWarningDays),
+  /** Minutes between two checks for certificates entering a warning threshold. */
+  PORTCULLIS_EXPIRY_CHECK_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
+  /** Hours before the current CRL's nextUpdate from which admins are reminded (banner, one e-mail) to re-sign it. */
+  PORTCULLIS_CRL_REMINDER_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(48),
+  /** Let an admin keep the CA key unlocked in memory (until restart) so CRLs are re-signed on schedule. Off unless "true". */
+  PORTCULLIS_CA_KEEP_UNLOCKED: z.enum(["true", "false", ""]).default("false").transform((v) => v === "true"),
   NODE_ENV: z.string().default("development"),
 });
 

@@ -6,6 +6,9 @@ import { startOutboxWorker } from "./mail/outbox.ts";
 import { serverSecret } from "./crypto/secret-box.ts";
 import { env } from "./env.ts";
 import { ensureDefaultMessagingCertificate } from "./iot/messaging-certificates.ts";
+import { mirrorSrlAtStart } from "./ca/issue-request.ts";
+import { startCrlReminders } from "./ca/crl-reminders.ts";
+import { startExpiryWarnings } from "./ca/expiry-warnings.ts";
 
 export async function startServer(): Promise<void> {
   const e = env();
@@ -15,6 +18,9 @@ export async function startServer(): Promise<void> {
   if (admin === "created") console.log(`Portcullis: administrator "${e.PORTCULLIS_ADMIN_USER}" created from the environment`);
   if ((await adminCount()) === 0) console.log("Portcullis: no administrator yet; open /setup to create one");
   await ensureDefaultMessagingCertificate();
+  await mirrorSrlAtStart();
   startOutboxWorker();
+  startCrlReminders();
+  startExpiryWarnings();
   console.log(`Portcullis: data directory ${e.dataDir}, database ${databaseProvider()}`);
 }

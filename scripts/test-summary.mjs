@@ -8,16 +8,18 @@ let failed = 0;
 let skipped = 0;
 const parts = [];
 
-const vitestFile = join(dir, "vitest.json");
-if (existsSync(vitestFile)) {
-  const v = JSON.parse(readFileSync(vitestFile, "utf8"));
-  passed += v.numPassedTests ?? 0;
-  failed += (v.numFailedTests ?? 0) + (v.numRuntimeErrorTestSuites ?? 0) + (v.numFailedTestSuites && !v.numFailedTests ? v.numFailedTestSuites : 0);
-  skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0);
-  parts.push(`vitest: ${v.numPassedTests} passed, ${v.numFailedTests} failed`);
-} else {
-  failed += 1;
-  parts.push("vitest: no report");
+for (const [name, required] of [["vitest", true], ["vitest-postgres", false]]) {
+  const file = join(dir, `${name}.json`);
+  if (existsSync(file)) {
+    const v = JSON.parse(readFileSync(file, "utf8"));
+    passed += v.numPassedTests ?? 0;
+    failed += (v.numFailedTests ?? 0) + (v.numRuntimeErrorTestSuites ?? 0) + (v.numFailedTestSuites && !v.numFailedTests ? v.numFailedTestSuites : 0);
+    skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0);
+    parts.push(`${name}: ${v.numPassedTests} passed, ${v.numFailedTests} failed`);
+  } else if (required) {
+    failed += 1;
+    parts.push(`${name}: no report`);
+  }
 }
 
 const pwFile = join(dir, "playwright.json");

@@ -1,4 +1,5 @@
 import { isAppError } from "@/lib/errors/app-error.ts";
+import { databaseUnavailable } from "@/lib/errors/database-errors.ts";
 import { SUBJECT_FIELDS, type SubjectInput } from "@/lib/pki/names.ts";
 
 /** What a form's server action returns: field messages, a form-level message, or success. */
@@ -15,7 +16,8 @@ export interface FormState<T = unknown> {
  * `shownFields` (names, or prefixes ending in "."), messages for fields the form does
  * not show become the form-level message instead of disappearing.
  */
-export function toFormState<T>(e: unknown, values?: Record<string, string>, shownFields?: readonly string[]): FormState<T> {
+export function toFormState<T>(caught: unknown, values?: Record<string, string>, shownFields?: readonly string[]): FormState<T> {
+  const e = databaseUnavailable(caught) ?? caught;
   if (!isAppError(e)) {
     console.error("Unhandled error in server action:", e instanceof Error ? e.stack : e);
     return { ok: false, message: "Something went wrong on the server. Nothing was changed.", values };

@@ -6,6 +6,7 @@
 import "server-only";
 import { NextResponse } from "next/server";
 import { AppError, isAppError } from "@/lib/errors/app-error.ts";
+import { databaseUnavailable } from "@/lib/errors/database-errors.ts";
 import { authenticate, type Caller } from "@/lib/auth/authenticate.ts";
 import { SESSION_COOKIE } from "@/lib/auth/sessions.ts";
 import { declaredLength, readBoundedBody } from "@/lib/http/bounded-body.ts";
@@ -17,7 +18,10 @@ export function json(data: unknown, status = 200, headers?: HeadersInit): NextRe
   return NextResponse.json(data, { status, headers: { "Cache-Control": "no-store", ...headers } });
 }
 
-export function errorResponse(e: unknown): NextResponse {
+export function errorResponse(caught: unknown): NextResponse {
+  const transient = databaseUnavailable(caught);
+  if (transient) console.warn(`Database unavailable in route handler: ${transient.message}`);
+  const e = transient ?? caught;
   if (isAppError(e)) {
     const body: { error: { code: string; message: string; fields?: Record<string, string> } } = { error: { code: e.code, message: e.message } };
     if (e.fields && Object.keys(e.fields).length) body.error.fields = e.fields;
@@ -51,14 +55,42 @@ export async function readJson(req: Request, limit = MAX_JSON_BYTES): Promise<Re
   if (declaredLength(req.headers) > limit) throw tooLarge();
   if (!req.body) throw new AppError("bad_request", "The request has no body");
   const raw = await readBoundedBody(req.body, limit, tooLarge);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+  } catch {
+    throw new AppError("bad_request", "The body is not valid UTF-8");
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString("utf8"));
+    parsed = JSON.parse(text);
   } catch {
     throw new AppError("bad_request", "The body is not valid JSON");
   }
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new AppError("bad_request", "The body must be a JSON object");
+  if (hasLoneSurrogate(parsed)) throw new AppError("bad_request", "The body holds text that is not valid Unicode (a \\u escape of a lone surrogate)");
   return parsed as Record<string, unknown>;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when a string (or key) anywhere in the parsed JSON holds a lone surrogate, which no database or UTF-8 encoder takes. */
+function hasLoneSurrogate(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (LONE_SURROGATE.test(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+    } else if (v && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) {
+        if (LONE_SURROGATE.test(k)) return true;
+        stack.push(x);
+      }
+    }
+  }
+  return false;
 }
 
 function cookieValue(req: Request, name: string): string | null {

@@ -39,6 +39,19 @@ export async function requireAdminAction(): Promise<SessionAdmin> {
   return admin;
 }
 
+/**
+ * For form actions that answer with a redirect and have no form state to carry a message
+ * (one-click buttons): the signed-in administrator, or the sign-in page, which returns to
+ * `returnTo` — an ended session is the caller's situation, not a server error.
+ */
+export async function requireAdminFormAction(returnTo: string): Promise<SessionAdmin> {
+  const h = await headers();
+  checkSameOrigin(h, "http://localhost/");
+  const admin = await currentAdmin();
+  if (!admin) redirect(`/login?next=${encodeURIComponent(returnTo)}`);
+  return admin;
+}
+
 export async function setSessionCookie(token: string, expiresAt: Date): Promise<void> {
   const jar = await cookies();
   const h = await headers();

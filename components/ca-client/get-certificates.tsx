@@ -15,6 +15,11 @@ function Saved({ state, testId }: { state: GetState; testId: string }) {
         <p data-testid={testId} className="break-words">
           {state.data.message}
         </p>
+        {state.data.alsoSaved?.map((m) => (
+          <p key={m} className="mt-1 break-words" data-testid={`${testId}-also`}>
+            {m}
+          </p>
+        ))}
         {state.data.notes.map((n) => (
           <p key={n} className="mt-1">
             {n}
@@ -79,12 +84,20 @@ export function CertificatesTable({ rows, action, compact }: { rows: Certificate
           compact ? (
             <tr key={r.number} data-testid={`certificate-${r.number}`}>
               <td className="py-2 pr-4 font-mono text-xs break-all">{r.serial}</td>
-              <td className="py-2 pr-4 font-medium">{r.filename}</td>
+              <td className="py-2 pr-4 font-medium">
+                <a href={`/ca-client/certificates/${r.number}`} className="text-brand-700 underline" aria-label={`${r.filename}: details and deployment bundles`}>
+                  {r.filename}
+                </a>
+              </td>
               {get(r)}
             </tr>
           ) : (
             <tr key={r.number} data-testid={`certificate-${r.number}`} className="align-top">
-              <td className="py-2 pr-4">{r.number}</td>
+              <td className="py-2 pr-4">
+                <a href={`/ca-client/certificates/${r.number}`} className="text-brand-700 underline" aria-label={`Certificate number ${r.number}: details and deployment bundles`}>
+                  {r.number}
+                </a>
+              </td>
               <td className="py-2 pr-4 font-mono text-xs break-all">{r.serial}</td>
               <td className="py-2 pr-4 break-all">
                 {r.subject}

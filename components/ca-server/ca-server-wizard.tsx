@@ -1,10 +1,12 @@
 "use client";
-import { useActionState } from "react";
+import { useActionState, useState } from "react";
 import { Field, SelectField, CheckboxField } from "@/components/ui/field";
 import { SubmitButton, buttonClass } from "@/components/ui/button";
 import { FormErrorSummary } from "@/components/ui/form-errors";
+import { PemInput } from "@/components/iot/pem-input";
 import { KEY_ALGORITHMS } from "@/lib/pki/key-algorithms.ts";
 import type { WizardState } from "@/app/(admin)/ca-server/actions.ts";
+import type { LocationInspection } from "@/lib/ca/configure-server.ts";
 
 type Action = (prev: WizardState, fd: FormData) => Promise<WizardState>;
 
@@ -23,6 +25,7 @@ function Summary({ state }: { state: WizardState }) {
 
 export function CaServerWizard({ action }: { action: Action }) {
   const [state, formAction] = useActionState(action, { data: { step: "location" } });
+  const [chainPem, setChainPem] = useState("");
   const step = state.data?.step ?? "location";
   const v = state.values ?? {};
   const f = state.fields ?? {};
@@ -62,6 +65,12 @@ export function CaServerWizard({ action }: { action: Action }) {
             ? "An existing key and certificate were found: they will be used for the CA server. Enter the key's password to prove it can be decrypted."
             : "No key and certificate pair was found: a new key and a new self-signed CA certificate will be created."}
         </p>
+        {existing && insp?.certificate ? (
+          <p className="mt-1" data-testid="certificate-notice">
+            <span className="font-medium">Certificate:</span> {insp.certificate.subject}
+            {insp.certificate.selfSigned ? " (self-signed: a root CA)" : <>, issued by {insp.certificate.issuer} (an intermediate CA: its issuer chain is needed)</>}
+          </p>
+        ) : null}
         {insp?.willRename.length ? (
           <p className="mt-1 text-amber-800">Only one of the two files exists: {insp.willRename.join(", ")} will be renamed with the .old suffix.</p>
         ) : null}
@@ -92,6 +101,7 @@ export function CaServerWizard({ action }: { action: Action }) {
             </div>
           </>
         )}
+        {existing ? <IssuerChainField inspection={insp} value={chainPem} onChange={setChainPem} error={f.chainPem} /> : null}
         <Field name="issuedValidityDays" type="number" inputMode="numeric" min={1} max={3650} className="sm:max-w-sm" label="Validity period for Certificates issued by Certificate Authority (days)" required defaultValue={v.issuedValidityDays ?? "365"} error={f.issuedValidityDays} />
       </fieldset>
 
@@ -123,5 +133,28 @@ export function CaServerWizard({ action }: { action: Action }) {
         </p>
       </div>
     </form>
+  );
+}
+
+/**
+ * Existing mode: the issuers of a CA certificate that is not self-signed, uploaded or
+ * pasted. Folded away for a self-signed certificate unless something is wrong with it.
+ */
+function IssuerChainField({ inspection, value, onChange, error }: { inspection?: LocationInspection; value: string; onChange: (v: string) => void; error?: string }) {
+  const found = inspection?.chainFound;
+  const selfSigned = inspection?.certificate?.selfSigned === true;
+  const url = inspection?.caIssuersUrl;
+  const hint = found
+    ? `Leave empty to use the ${found.certificates} certificate${found.certificates === 1 ? "" : "s"} found in ${found.file}; a chain given here replaces it.`
+    : url
+      ? `Leave empty to fetch the issuers' certificates from ${url}, where the certificate says its issuer publishes it; or give them here, nearest issuer first and the root last.`
+      : `The certificates of the CA's issuers, nearest issuer first and the root last${inspection?.certificate ? ` (starting with the certificate of ${inspection.certificate.issuer})` : ""}. Saved as ${inspection?.fileNameRoot ?? "<root>"}_chain.pem beside the certificate.`;
+  const input = <PemInput name="chainPem" label="Issuer chain" kind="chain" rows={5} value={value} onChange={onChange} error={error} hint={hint} required={!selfSigned && !found && !url} />;
+  if (!selfSigned) return input;
+  return (
+    <details open={!!error || value !== ""} className="rounded-lg border border-slate-200 p-3">
+      <summary className="cursor-pointer text-sm font-medium">Issuer chain (not needed: the certificate is self-signed)</summary>
+      <div className="mt-3">{input}</div>
+    </details>
   );
 }

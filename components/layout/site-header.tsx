@@ -24,6 +24,9 @@ export async function SiteHeader() {
               <Link href="/tokens" className="text-slate-700 hover:text-brand-700">
                 API tokens
               </Link>
+              <Link href="/audit" className="text-slate-700 hover:text-brand-700">
+                Audit log
+              </Link>
               <Link href="/mail" className="text-slate-700 hover:text-brand-700">
                 E-mail{pendingMail > 0 ? <span className="ml-1 rounded-full bg-amber-100 px-2 py-0.5 text-xs font-semibold text-amber-900">{pendingMail} waiting</span> : null}
               </Link>

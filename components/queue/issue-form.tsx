@@ -79,7 +79,7 @@ function RadioGroup({
  * IRIS's Process form: Certificate Usage, the verification with the technical contact,
  * then Issue Certificate reveals the CA key password and Finish.
  */
-export function IssueForm({ action, requestId, filename }: { action: Action; requestId: string; filename: string }) {
+export function IssueForm({ action, requestId, filename, defaultUsage = "tls" }: { action: Action; requestId: string; filename: string; defaultUsage?: Usage }) {
   const [state, formAction] = useActionState(action, {});
   const [revealed, setRevealed] = useState(false);
   const [clientError, setClientError] = useState<string | undefined>();
@@ -179,7 +179,7 @@ export function IssueForm({ action, requestId, filename }: { action: Action; req
         </div>
       ) : null}
 
-      <RadioGroup name="usage" legend="Certificate Usage" options={USAGES} defaultValue={(v.usage as Usage | undefined) ?? "tls"} error={f.usage} />
+      <RadioGroup name="usage" legend="Certificate Usage" options={USAGES} defaultValue={(v.usage as Usage | undefined) ?? defaultUsage} error={f.usage} />
 
       <div className="space-y-3 rounded-lg border border-amber-300 bg-amber-50 p-4">
         <p className="text-sm text-amber-950">

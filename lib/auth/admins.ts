@@ -7,6 +7,7 @@ import { getDb } from "../db/index.ts";
 import { AppError } from "../errors/app-error.ts";
 import { env } from "../env.ts";
 import { hashPassword, passwordProblem } from "./password.ts";
+import { appendAudit } from "../audit/audit-log.ts";
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 
@@ -19,6 +20,8 @@ export interface NewAdminInput {
   username: string;
   password: string;
   passwordConfirm?: string;
+  /** Recorded in the audit log: "system" when created from the environment. */
+  actor?: string;
 }
 
 function validate(input: NewAdminInput): Record<string, string> {
@@ -49,6 +52,7 @@ export async function createFirstAdmin(input: NewAdminInput): Promise<{ id: stri
       if ((await tx.admin.count()) > 0) throw conflict();
       const id = randomUUID();
       await tx.admin.create({ data: { id, username, passwordHash, setupSlot: 1 } });
+      await appendAudit(tx, { action: "admin.create", actor: input.actor ?? username, target: `admin:${username}`, details: { via: input.actor === "system" ? "environment" : "set-up page" } });
       return { id, username };
     });
   } catch (e) {
@@ -63,7 +67,7 @@ export async function ensureAdminFromEnv(): Promise<"created" | "exists" | "not-
   if (!username || !password) return "not-set";
   if ((await adminCount()) > 0) return "exists";
   try {
-    await createFirstAdmin({ username, password });
+    await createFirstAdmin({ username, password, actor: "system" });
     return "created";
   } catch (e) {
     if (e instanceof AppError && e.code === "conflict") return "exists";

@@ -7,6 +7,7 @@ import { getDb, type Db } from "../db/index.ts";
 import { AppError } from "../errors/app-error.ts";
 import { newToken, tokenHash } from "./tokens.ts";
 import type { SessionAdmin } from "./sessions.ts";
+import { appendAudit } from "../audit/audit-log.ts";
 
 export const TOKEN_PREFIX = "pcl_";
 
@@ -27,7 +28,8 @@ export async function createApiToken(adminId: string, input: { name: string; exp
   if (days != null && (!Number.isInteger(days) || days < 1 || days > 3650)) throw new AppError("validation_failed", "Expiry must be 1 to 3650 days, or none", { field: "expiresInDays" });
   const db = await getDb();
   const token = newToken(TOKEN_PREFIX);
-  const row = await db.apiToken.create({
+  const row = await db.$transaction(async (tx) => {
+    const created = await tx.apiToken.create({
     data: {
       id: randomUUID(),
       adminId,
@@ -38,6 +40,10 @@ export async function createApiToken(adminId: string, input: { name: string; exp
       expiresAt: days ? new Date(now.getTime() + days * 86400_000) : null,
     },
     omit: { tokenHash: true, adminId: true },
+    });
+    const admin = await tx.admin.findUniqueOrThrow({ where: { id: adminId }, select: { username: true } });
+    await appendAudit(tx, { action: "token.create", actor: admin.username, target: `token:${created.prefix}`, details: { name, expiresAt: created.expiresAt?.toISOString() ?? null }, at: now });
+    return created;
   });
   return { token, view: row };
 }
@@ -49,7 +55,12 @@ export async function listApiTokens(adminId: string): Promise<ApiTokenView[]> {
 
 export async function revokeApiToken(adminId: string, id: string, now = new Date()): Promise<void> {
   const db = await getDb();
-  const r = await db.apiToken.updateMany({ where: { id, adminId, revokedAt: null }, data: { revokedAt: now } });
+  const r = await db.$transaction(async (tx) => {
+    const token = await tx.apiToken.findFirst({ where: { id, adminId, revokedAt: null }, select: { prefix: true, name: true, admin: { select: { username: true } } } });
+    const res = await tx.apiToken.updateMany({ where: { id, adminId, revokedAt: null }, data: { revokedAt: now } });
+    if (res.count === 1 && token) await appendAudit(tx, { action: "token.revoke", actor: token.admin.username, target: `token:${token.prefix}`, details: { name: token.name }, at: now });
+    return res;
+  });
   if (r.count === 0) {
     const exists = await db.apiToken.findFirst({ where: { id, adminId }, select: { id: true } });
     if (!exists) throw new AppError("not_found", "No such token");

@@ -5,6 +5,7 @@
  */
 import type { Db } from "../db/index.ts";
 import { env } from "../env.ts";
+import { appendAudit } from "../audit/audit-log.ts";
 import { newToken, tokenHash } from "./tokens.ts";
 
 export const SESSION_COOKIE = "portcullis_session";
@@ -42,5 +43,10 @@ export async function sessionAdmin(db: Db, token: string | undefined | null, now
 
 export async function deleteSession(db: Db, token: string | undefined | null): Promise<void> {
   if (!token) return;
-  await db.session.deleteMany({ where: { id: tokenHash(token) } });
+  const id = tokenHash(token);
+  await db.$transaction(async (tx) => {
+    const session = await tx.session.findUnique({ where: { id }, select: { ip: true, admin: { select: { username: true } } } });
+    const { count } = await tx.session.deleteMany({ where: { id } });
+    if (count === 1 && session) await appendAudit(tx, { action: "auth.sign_out", actor: session.admin.username, ip: session.ip });
+  });
 }

@@ -7,6 +7,7 @@ import { AppError } from "../errors/app-error.ts";
 import { dummyHash, verifyPassword } from "./password.ts";
 import { beginAttempt, clearFailures } from "./throttle.ts";
 import { createSession, type SessionAdmin } from "./sessions.ts";
+import { appendAudit, recordAudit } from "../audit/audit-log.ts";
 
 export interface SignInInput {
   username: string;
@@ -23,13 +24,20 @@ export async function verifyCredentials(input: SignInInput, now = new Date()): P
   // Counted as a failure from here on; cleared below if the password is right.
   const wait = await beginAttempt(db, keys, now);
   if (wait > 0) {
+    await recordAudit({ action: "auth.sign_in_refused", actor: username.slice(0, 64) || "(empty)", ip: input.ip, details: { reason: "too many failures", waitSeconds: wait }, at: now });
     throw new AppError("too_many_requests", `Too many failed sign-ins. Try again in ${wait} seconds.`, { retryAfterSeconds: wait });
   }
   const admin = username && username.length <= 64 ? await db.admin.findUnique({ where: { username } }) : null;
   const ok = await verifyPassword(input.password ?? "", admin?.passwordHash ?? (await dummyHash()));
-  if (!admin || !ok) throw new AppError("unauthorized", "The user name or password is incorrect");
+  if (!admin || !ok) {
+    await recordAudit({ action: "auth.sign_in_failed", actor: username.slice(0, 64) || "(empty)", ip: input.ip, details: { reason: admin ? "wrong password" : "unknown user" }, at: now });
+    throw new AppError("unauthorized", "The user name or password is incorrect");
+  }
   await clearFailures(db, keys);
-  await db.admin.update({ where: { id: admin.id }, data: { lastLoginAt: now } });
+  await db.$transaction(async (tx) => {
+    await tx.admin.update({ where: { id: admin.id }, data: { lastLoginAt: now } });
+    await appendAudit(tx, { action: "auth.sign_in", actor: admin.username, ip: input.ip, at: now });
+  });
   return { id: admin.id, username: admin.username };
 }
 

@@ -19,7 +19,8 @@ const AUTH_ENV = ["PORTCULLIS_ADMIN_USER", "PORTCULLIS_ADMIN_PASSWORD", "PORTCUL
  * directory (so getDb() creates and migrates a new SQLite file there) and remove it after.
  */
 export function useFreshDatabase(prefix: string): { dir: string } {
-  const { dir } = useIsolatedDataDir(`auth-${prefix}`, Object.fromEntries(AUTH_ENV.map((k) => [k, undefined])));
+  // SQLite always: some tests read the database file itself; lib/auth/postgres.test.ts covers PostgreSQL.
+  const { dir } = useIsolatedDataDir(`auth-${prefix}`, { ...Object.fromEntries(AUTH_ENV.map((k) => [k, undefined])), DATABASE_URL: undefined });
   beforeAll(async () => {
     const db = await getDb();
     // Sanity: the file really is in the scratch directory, not ./data.

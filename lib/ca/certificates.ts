@@ -148,16 +148,20 @@ export async function getCertificateDetails(number: number): Promise<Certificate
 
 export type CertificateFormat = "pem" | "der" | "chain";
 
-/** The certificate file in the asked format, with a file name that says what it is. */
+/**
+ * The certificate file in the asked format, with a file name that says what it is:
+ * `chain` is the certificate, the CA certificate and the CA's issuers, root last.
+ */
 export async function certificateFile(number: number, format: string): Promise<{ body: Uint8Array | string; contentType: string; filename: string }> {
   if (format !== "pem" && format !== "der" && format !== "chain") throw new AppError("bad_request", "format must be pem, der or chain");
   const c = await getCertificate(number);
   if (format === "der") return { body: new Uint8Array(pemToDer(c.pem, "CERTIFICATE")), contentType: "application/pkix-cert", filename: `${c.filename}.der` };
   if (format === "pem") return { body: c.pem, contentType: "application/x-pem-file", filename: `${c.filename}.cer` };
   const db = await getDb();
-  const ca = await db.caServer.findUnique({ where: { id: 1 }, select: { certificatePem: true } });
+  const ca = await db.caServer.findUnique({ where: { id: 1 }, select: { certificatePem: true, caChainPem: true } });
   if (!ca) throw new AppError("not_configured", "The CA certificate is not available: the CA server was reinitialized");
-  return { body: c.pem + ca.certificatePem, contentType: "application/x-pem-file", filename: `${c.filename}-chain.pem` };
+  // Leaf, the CA that issued it, then the CA's own issuers up to the root (for an intermediate CA).
+  return { body: c.pem + ca.certificatePem + (ca.caChainPem ?? ""), contentType: "application/x-pem-file", filename: `${c.filename}-chain.pem` };
 }
 
 /** The subject alternative names of a certificate (PEM), as "DNS:…", "IP:…", "email:…", "URI:…". */

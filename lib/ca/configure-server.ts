@@ -12,6 +12,9 @@ import { env } from "../env.ts";
 import { generateKeyPair, keyMatchesCertificate, describePublicKey } from "../pki/keys.ts";
 import { encryptPrivateKey, decryptPrivateKey } from "../pki/pkcs8.ts";
 import { createSelfSignedCa, parseCertificate, isCaCertificate, describeCertificate, certificateToPem } from "../pki/certificates.ts";
+import { certificatesToPem, isSelfSigned, parseCertificateList, sameCertificate, validateIssuerChain } from "../pki/chain.ts";
+import { countPemBlocks, looksLikePem } from "../pki/pem.ts";
+import { x509 } from "../pki/setup.ts";
 import { normalizeSubject, subjectToString, validateSubject, type SubjectInput } from "../pki/names.ts";
 import { isKeyAlgorithm, DEFAULT_KEY_ALGORITHM, type KeyAlgorithm } from "../pki/key-algorithms.ts";
 import { enqueueMail, deliverMail } from "../mail/outbox.ts";
@@ -20,6 +23,10 @@ import type { SmtpSettings } from "../mail/transport.ts";
 import { fileNameRootProblem } from "./file-name-root.ts";
 import { directoryProblem, ensureWritableDirectory, FileTransaction, freeOldName, inspectFiles, parseSrl, serverFilePaths, srlText, type FilesState } from "./server-files.ts";
 import { bool, emailProblem, hostProblem, intInRange, str } from "./validation.ts";
+import { chainFilePath, chainLinks, type ChainLinkView } from "./get-server.ts";
+import { caIssuersUrls, fetchIssuersFromAia } from "./fetch-issuers.ts";
+import { appendAudit } from "../audit/audit-log.ts";
+import { signCrlIfDueWithPassword } from "./crl-signing.ts";
 
 export const CA_VALIDITY_MAX_DAYS = 10950;
 export const ISSUED_VALIDITY_MAX_DAYS = 3650;
@@ -49,6 +56,12 @@ export interface ConfigureCaInput extends LocationInput {
   issuedValidityDays?: unknown;
   smtp?: SmtpInput;
   adminEmail?: unknown;
+  /**
+   * Existing mode: the issuers of a CA certificate that is not self-signed, PEM, nearest
+   * first and the root last. Optional when `<root>.cer` already holds them after the CA
+   * certificate, or `<root>_chain.pem` does.
+   */
+  chainPem?: unknown;
 }
 
 export interface LocationInspection {
@@ -58,6 +71,12 @@ export interface LocationInspection {
   /** Files that exist alone and will be renamed with `.old` when the new pair is created. */
   willRename: string[];
   srlExists: boolean;
+  /** Existing mode: the CA certificate found, when it can be read. */
+  certificate?: { subject: string; issuer: string; selfSigned: boolean };
+  /** Existing mode: where an issuer chain was found without being asked for, if anywhere. */
+  chainFound?: { file: string; certificates: number } | null;
+  /** Existing mode, no chain found: where the certificate says its issuer's certificate is published. */
+  caIssuersUrl?: string | null;
 }
 
 export interface ConfigureCaResult {
@@ -71,6 +90,8 @@ export interface ConfigureCaResult {
   email: { status: "sent" | "queued" | "disabled"; to: string; error?: string };
   /** The success message in IRIS's form, one line per entry. */
   message: string[];
+  /** The CA certificate, then its issuers up to the root; one entry for a self-signed CA. */
+  chain: ChainLinkView[];
 }
 
 function validateLocation(input: LocationInput): { fileNameRoot: string; directory: string } {
@@ -93,7 +114,44 @@ function inspectionOf(state: FilesState, fileNameRoot: string): LocationInspecti
 export async function inspectCaServerLocation(input: LocationInput): Promise<LocationInspection> {
   const { fileNameRoot, directory } = validateLocation(input);
   const state = await inspectFiles(serverFilePaths(directory, fileNameRoot));
-  return inspectionOf(state, fileNameRoot);
+  const inspection = inspectionOf(state, fileNameRoot);
+  if (inspection.mode !== "existing") return inspection;
+  // What the details step can say about the certificate; problems are reported at Save.
+  try {
+    const { cert, fileChain } = readCaCertificateFile(await fs.readFile(state.paths.cer), state.paths.cer);
+    const selfSigned = isSelfSigned(cert);
+    inspection.certificate = { subject: cert.subject, issuer: cert.issuer, selfSigned };
+    inspection.chainFound = null;
+    if (!selfSigned && fileChain.length) inspection.chainFound = { file: state.paths.cer, certificates: fileChain.length };
+    else if (!selfSigned) {
+      const chainFile = chainFilePath(directory, fileNameRoot);
+      const text = await fs.readFile(chainFile, "utf8").catch(() => null);
+      if (text !== null) inspection.chainFound = { file: chainFile, certificates: countPemBlocks(text, "CERTIFICATE") };
+    }
+    if (!selfSigned && !inspection.chainFound) inspection.caIssuersUrl = caIssuersUrls(cert)[0] ?? null;
+  } catch {
+    // Unreadable here means refused with its reason at Save.
+  }
+  return inspection;
+}
+
+/**
+ * `<root>.cer` as found: DER, or PEM holding the CA certificate, optionally followed by
+ * its issuers (a "full chain" file). @peculiar/x509 would silently read only the first.
+ */
+function readCaCertificateFile(bytes: Buffer, path: string): { cert: x509.X509Certificate; fileChain: x509.X509Certificate[] } {
+  const text = bytes.subarray(0, 256 * 1024).toString("latin1");
+  if (looksLikePem(text) && countPemBlocks(text, "CERTIFICATE") > 1) {
+    let certs: x509.X509Certificate[];
+    try {
+      certs = parseCertificateList(bytes.toString("utf8"), "fileNameRoot", 1 + 8);
+    } catch (e) {
+      if (e instanceof AppError) throw new AppError(e.code, `${path}: ${e.message}`, { field: "fileNameRoot", cause: e });
+      throw e;
+    }
+    return { cert: certs[0], fileChain: certs.slice(1) };
+  }
+  return { cert: parseCertificate(new Uint8Array(bytes), "certificate"), fileChain: [] };
 }
 
 interface ValidSmtp {
@@ -144,7 +202,10 @@ export async function configureCaServer(input: ConfigureCaInput, opts: { actor?:
     const paths = serverFilePaths(directory, fileNameRoot);
     const state = await inspectFiles(paths);
     const mode = state.keyExists && state.cerExists ? "existing" : "new";
-    return mode === "new" ? await configureNew(input, state, fileNameRoot, opts) : await configureExisting(input, state, fileNameRoot, opts);
+    const result = mode === "new" ? await configureNew(input, state, fileNameRoot, opts) : await configureExisting(input, state, fileNameRoot, opts);
+    // The key's password was just typed: publish the first CRL at once.
+    await signCrlIfDueWithPassword(str(input.keyPassword), { now: opts.now, actor: opts.actor });
+    return result;
   } finally {
     busy = false;
   }
@@ -218,7 +279,7 @@ async function configureNew(input: ConfigureCaInput, state: FilesState, fileName
       emailLine(email),
     ];
     await recordMessage(message);
-    return { mode: "new", sha1Fingerprint: info.sha1Fingerprint, sha256Fingerprint: info.sha256Fingerprint, subject: info.subject, files: [state.paths.cer, state.paths.key, state.paths.srl], renamed, emailSentTo: email.status === "sent" ? email.to : null, email, message };
+    return { mode: "new", sha1Fingerprint: info.sha1Fingerprint, sha256Fingerprint: info.sha256Fingerprint, subject: info.subject, files: [state.paths.cer, state.paths.key, state.paths.srl], renamed, emailSentTo: email.status === "sent" ? email.to : null, email, message, chain: chainLinks(ca.pem, null) };
   } catch (e) {
     await tx.rollback();
     throw e;
@@ -233,8 +294,12 @@ async function configureExisting(input: ConfigureCaInput, state: FilesState, fil
   if (Object.keys(errors).length) throw AppError.validation(errors);
 
   const [cerText, keyText] = await Promise.all([fs.readFile(state.paths.cer), fs.readFile(state.paths.key, "utf8")]);
-  const cert = parseCertificate(new Uint8Array(cerText), "certificate");
+  const { cert, fileChain } = readCaCertificateFile(cerText, state.paths.cer);
   if (!isCaCertificate(cert)) throw new AppError("not_a_ca", `${state.paths.cer} is not a CA certificate (basicConstraints CA:TRUE is missing)`, { field: "fileNameRoot" });
+  const keyUsage = cert.getExtension(x509.KeyUsagesExtension);
+  if (keyUsage && (keyUsage.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
+    throw new AppError("not_a_ca", `${state.paths.cer} may not sign certificates: its key usage lacks keyCertSign`, { field: "fileNameRoot" });
+  }
   const now = opts.now ?? new Date();
   if (cert.notAfter <= now) throw new AppError("validation_failed", `${state.paths.cer} expired on ${cert.notAfter.toISOString()}`, { field: "fileNameRoot" });
   if (cert.notBefore > now) throw new AppError("validation_failed", `${state.paths.cer} is not valid before ${cert.notBefore.toISOString()}`, { field: "fileNameRoot" });
@@ -244,6 +309,8 @@ async function configureExisting(input: ConfigureCaInput, state: FilesState, fil
   if (common.issuedValidityDays !== undefined && common.issuedValidityDays > Math.max(1, caDaysLeft)) {
     throw new AppError("validation_failed", `Issued certificates cannot outlive the CA certificate (valid ${caDaysLeft} more days): use at most ${Math.max(1, caDaysLeft)} days`, { field: "issuedValidityDays" });
   }
+  const chainPath = chainFilePath(state.paths.directory, fileNameRoot);
+  const chain = await resolveIssuerChain({ input, cert, fileChain, cerPath: state.paths.cer, chainPath, now });
 
   const info = describeCertificate(cert);
   const pem = certificateToPem(cert);
@@ -253,19 +320,26 @@ async function configureExisting(input: ConfigureCaInput, state: FilesState, fil
   let nextNumber = 1;
   const tx = new FileTransaction();
   const files = [state.paths.cer, state.paths.key];
+  const renamed: { from: string; to: string }[] = [];
   if (state.srlExists) {
     const n = parseSrl(await fs.readFile(state.paths.srl, "utf8"));
     if (n === null) throw new AppError("validation_failed", `${state.paths.srl} does not hold a hexadecimal serial counter`, { field: "fileNameRoot" });
     nextNumber = n;
-  } else {
-    await ensureWritableDirectory(state.paths.directory);
   }
+  if (!state.srlExists || chain.write) await ensureWritableDirectory(state.paths.directory);
   try {
-    if (!state.srlExists) {
-      await tx.stage(state.paths.srl, srlText(1));
-      await tx.commit();
+    if (!state.srlExists) await tx.stage(state.paths.srl, srlText(1));
+    if (chain.write) {
+      if (chain.replaces) {
+        const to = await freeOldName(chainPath);
+        await tx.moveAside(chainPath, to);
+        renamed.push({ from: chainPath, to });
+      }
+      await tx.stage(chainPath, certificatesToPem([cert, ...chain.issuers]));
     }
+    await tx.commit();
     files.push(state.paths.srl);
+    if (chain.issuers.length) files.push(chainPath);
     const mail = await saveConfiguration({
       input,
       common,
@@ -276,6 +350,7 @@ async function configureExisting(input: ConfigureCaInput, state: FilesState, fil
       subject: info.subject,
       caValidityDays: null,
       pem,
+      caChainPem: chain.issuers.length ? certificatesToPem(chain.issuers) : null,
       info,
       nextNumber,
       files,
@@ -286,16 +361,104 @@ async function configureExisting(input: ConfigureCaInput, state: FilesState, fil
     const message = [
       "Certificate Authority server successfully configured.",
       `Using existing files: ${state.paths.directory}/${fileNameRoot}.cer and .key${state.srlExists ? "" : " (created .srl)"}`,
+      ...renamed.map((r) => `Renamed ${r.from} to ${r.to}.`),
+      ...(chain.issuers.length ? [chainLine(chain, chainPath)] : []),
       "Certificate Authority Certificate SHA-1 fingerprint:",
       info.sha1Fingerprint,
       emailLine(email),
     ];
     await recordMessage(message);
-    return { mode: "existing", sha1Fingerprint: info.sha1Fingerprint, sha256Fingerprint: info.sha256Fingerprint, subject: info.subject, files, renamed: [], emailSentTo: email.status === "sent" ? email.to : null, email, message };
+    return { mode: "existing", sha1Fingerprint: info.sha1Fingerprint, sha256Fingerprint: info.sha256Fingerprint, subject: info.subject, files, renamed, emailSentTo: email.status === "sent" ? email.to : null, email, message, chain: chainLinks(pem, chain.issuers.length ? certificatesToPem(chain.issuers) : null) };
   } catch (e) {
     await tx.rollback();
     throw e;
   }
+}
+
+interface IssuerChain {
+  /** Nearest issuer first, the root last; empty for a self-signed CA. */
+  issuers: x509.X509Certificate[];
+  /** Where the chain came from ("fetched": the caIssuers URLs of the certificates). */
+  source: "form" | "certificate file" | "chain file" | "fetched" | null;
+  /** The caIssuers URLs the chain was fetched from. */
+  urls: string[];
+  /** `<root>_chain.pem` must be (re)written. */
+  write: boolean;
+  /** …and an existing, different `<root>_chain.pem` is renamed `.old` first. */
+  replaces: boolean;
+}
+
+/**
+ * The issuer chain of an existing CA certificate: from the form's Issuer chain field,
+ * else the certificates after the CA's in `<root>.cer`, else `<root>_chain.pem`, else
+ * fetched from the caIssuers URLs the certificates name; checked link by link up to a
+ * self-signed root. A self-signed CA needs none.
+ */
+async function resolveIssuerChain(a: { input: ConfigureCaInput; cert: x509.X509Certificate; fileChain: x509.X509Certificate[]; cerPath: string; chainPath: string; now: Date }): Promise<IssuerChain> {
+  const field = "chainPem";
+  if (a.input.chainPem != null && typeof a.input.chainPem !== "string") throw new AppError("validation_failed", "Give the issuer chain as PEM text", { field });
+  const given = str(a.input.chainPem).trim();
+  const fromForm = given ? parseCertificateList(given, field) : null;
+  const existingText = await fs.readFile(a.chainPath, "utf8").catch(() => null);
+  let existing: x509.X509Certificate[] | null = null;
+  if (existingText !== null) {
+    try {
+      existing = parseCertificateList(existingText, field);
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e;
+      // Only an error when it is the chain to use; a form chain replaces it.
+      if (!fromForm && !a.fileChain.length && !isSelfSigned(a.cert)) throw new AppError(e.code, `${a.chainPath}: ${e.message}`, { field, cause: e });
+    }
+  }
+  const withoutCa = (certs: x509.X509Certificate[]) => (certs.length && sameCertificate(certs[0], a.cert) ? certs.slice(1) : certs);
+  const same = (x: x509.X509Certificate[], y: x509.X509Certificate[]) => x.length === y.length && x.every((c, i) => sameCertificate(c, y[i]));
+
+  let source: IssuerChain["source"] = null;
+  let candidate: x509.X509Certificate[] = [];
+  if (fromForm) {
+    if (a.fileChain.length && !same(withoutCa(fromForm), a.fileChain)) {
+      throw new AppError("validation_failed", `${a.cerPath} already holds an issuer chain (${a.fileChain.length} certificate${a.fileChain.length === 1 ? "" : "s"} after the CA certificate) that is not the one given here: give the chain in one place only`, { field });
+    }
+    source = "form";
+    candidate = fromForm;
+  } else if (a.fileChain.length) {
+    source = "certificate file";
+    candidate = a.fileChain;
+  } else if (existing && !isSelfSigned(a.cert)) {
+    source = "chain file";
+    candidate = existing;
+  }
+  let urls: string[] = [];
+  let fetchProblem: string | undefined;
+  if (source === null && !isSelfSigned(a.cert)) {
+    const fetched = await fetchIssuersFromAia(a.cert);
+    fetchProblem = fetched.problem;
+    if (fetched.issuers.length) {
+      source = "fetched";
+      candidate = fetched.issuers;
+      urls = fetched.urls;
+    }
+  }
+  let issuers: x509.X509Certificate[];
+  try {
+    issuers = validateIssuerChain(a.cert, candidate, { now: a.now, field });
+  } catch (e) {
+    if (!(e instanceof AppError)) throw e;
+    const where = source === "chain file" ? `${a.chainPath}: ` : source === "certificate file" ? `${a.cerPath}: ` : source === "fetched" ? `The issuer chain fetched from ${urls.join(", ")}: ` : "";
+    const also = fetchProblem ? ` ${fetchProblem}` : "";
+    if (where || also) throw new AppError(e.code, `${where}${e.message}${also}`, { field, cause: e });
+    throw e;
+  }
+  if (!issuers.length) return { issuers, source, urls, write: false, replaces: false };
+  const upToDate = existing !== null && same(withoutCa(existing), issuers);
+  return { issuers, source, urls, write: !upToDate, replaces: existingText !== null && !upToDate };
+}
+
+function chainLine(chain: IssuerChain, chainPath: string): string {
+  const n = chain.issuers.length;
+  const root = chain.issuers[n - 1].subject;
+  const fetched = chain.source === "fetched" ? ` (fetched from ${chain.urls.join(", ")})` : "";
+  return `Issuer chain: ${n} certificate${n === 1 ? "" : "s"} up to the root ${root}${fetched}${chain.write ? `, saved with the CA certificate in ${chainPath}` : `, in ${chainPath}`}.`;
 }
 
 interface SaveArgs {
@@ -308,6 +471,8 @@ interface SaveArgs {
   subject: string;
   caValidityDays: number | null;
   pem: string;
+  /** The CA's issuers (PEM, nearest first); null for a self-signed CA. */
+  caChainPem?: string | null;
   info: ReturnType<typeof describeCertificate>;
   nextNumber: number;
   files: string[];
@@ -340,6 +505,7 @@ async function saveConfiguration(a: SaveArgs): Promise<string | null> {
         smtpPasswordEnc: smtp?.password ? seal(smtp.password, SMTP_PASSWORD_CONTEXT) : null,
         adminEmail: a.common.adminEmail,
         certificatePem: a.pem,
+        caChainPem: a.caChainPem ?? null,
         sha1Fingerprint: a.info.sha1Fingerprint,
         sha256Fingerprint: a.info.sha256Fingerprint,
         notBefore: a.info.notBefore,
@@ -347,6 +513,12 @@ async function saveConfiguration(a: SaveArgs): Promise<string | null> {
         nextNumber: a.nextNumber,
         configuredBy: a.actor ?? null,
       },
+    });
+    await appendAudit(tx, {
+      action: "ca.configure",
+      actor: a.actor ?? "system",
+      target: "ca",
+      details: { mode: a.mode, fileNameRoot: a.fileNameRoot, directory: a.directory, subject: a.subject, keyAlgorithm: a.keyAlgorithm, sha256: a.info.sha256Fingerprint, issuedValidityDays: a.common.issuedValidityDays, chain: a.caChainPem ? "yes" : "no" },
     });
     if (!smtp) return null;
     const mail = caConfiguredEmail({

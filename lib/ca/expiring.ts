@@ -3,6 +3,7 @@ import { getDb } from "../db/index.ts";
 import { env } from "../env.ts";
 import { AppError } from "../errors/app-error.ts";
 import { toCertificateView, type CertificateView } from "./certificates.ts";
+import { renewalsFor, warningsFor } from "./expiry-warnings.ts";
 
 export const DEFAULT_EXPIRY_WINDOW_DAYS = 60;
 export const MAX_EXPIRY_WINDOW_DAYS = 3650;
@@ -15,6 +16,13 @@ const PAGE_SIZE = 100;
 export interface ExpiringCertificate extends CertificateView {
   /** Whole days until notAfter (0 on the last day). */
   daysLeft: number;
+  /**
+   * The warning thresholds recorded for it, largest first; `mailed` is false for one it was
+   * already past when first seen (the smaller threshold's mail, sent at the same time, covered it).
+   */
+  warnings: { thresholdDays: number; sentAt: string; mailed: boolean }[];
+  /** The valid certificate that renews it (issued for a renewal request of this one), if any. */
+  renewedBy: number | null;
 }
 
 const SELECT = {
@@ -76,8 +84,15 @@ export async function listExpiringCertificates(opts: { withinDays?: unknown; now
   const more = rows.length > take;
   const items = rows.slice(0, take);
   const last = items.at(-1);
+  const numbers = items.map((r) => r.number);
+  const [warnings, renewals] = await Promise.all([warningsFor(db, numbers), renewalsFor(db, numbers)]);
   return {
-    items: items.map((r) => ({ ...toCertificateView(r), daysLeft: Math.floor((r.notAfter.getTime() - now.getTime()) / DAY_MS) })),
+    items: items.map((r) => ({
+      ...toCertificateView(r),
+      daysLeft: Math.floor((r.notAfter.getTime() - now.getTime()) / DAY_MS),
+      warnings: (warnings.get(r.number) ?? []).map((w) => ({ thresholdDays: w.thresholdDays, sentAt: w.sentAt.toISOString(), mailed: w.mailed })),
+      renewedBy: renewals.get(r.number) ?? null,
+    })),
     nextCursor: more && last ? `${last.notAfter.getTime()}_${last.number}` : null,
   };
 }

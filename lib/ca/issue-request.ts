@@ -12,15 +12,18 @@ import { getDb } from "../db/index.ts";
 import { AppError, type FieldErrors } from "../errors/app-error.ts";
 import { env } from "../env.ts";
 import { parseCsr } from "../pki/csr.ts";
-import { issueCertificate } from "../pki/issue.ts";
-import { isUsage, type Usage } from "../pki/profiles.ts";
+import { issueLintedCertificate } from "../pki/preview.ts";
+import type { Finding } from "../pki/lint.ts";
+import { isUsage, USAGES, type Usage } from "../pki/profiles.ts";
 import { describeCertificate } from "../pki/certificates.ts";
 import { enqueueMail, deliverMail } from "../mail/outbox.ts";
 import { certificateIssuedEmail } from "../mail/templates/certificate-issued.ts";
 import { ensureOcspSigner } from "./ocsp-responder.ts";
-import { portalBase, requireCaServer, smtpOf, unlockCa } from "./server-context.ts";
+import { signCrlIfDue } from "./crl-signing.ts";
+import { portalBase, requireCaServer, smtpOf, unlockCa, type CaServerRow } from "./server-context.ts";
 import { serverFilePaths, srlText } from "./server-files.ts";
 import { extensionUrls } from "./extension-urls.ts";
+import { appendAudit } from "../audit/audit-log.ts";
 import { bool, str } from "./validation.ts";
 
 export const VERIFICATION_CHANNELS = ["phone", "in-person", "other"] as const;
@@ -48,11 +51,13 @@ export interface IssueResult {
   emailSentTo: string | null;
   /** IRIS's message: Certificate number N issued for Certificate Signing Request "<file name>" */
   message: string;
+  /** What the pre-issuance lint found worth a look that did not stop the issuance. */
+  lintWarnings: Finding[];
 }
 
 function validate(input: IssueInput): { usage: Usage; password: string; channel: VerificationChannel; note: string | null } {
   const errors: FieldErrors = {};
-  if (!isUsage(input.usage)) errors.usage = "Choose the certificate usage: tls, intermediate-ca, code-signing, tls-client or iot-device";
+  if (!isUsage(input.usage)) errors.usage = `Choose the certificate usage: ${USAGES.map((u) => u.id).join(", ")}`;
   if (input.fingerprintVerified !== true && !(typeof input.fingerprintVerified === "string" && bool(input.fingerprintVerified))) {
     errors.fingerprintVerified = "Confirm that you verified the identity, authority and fingerprint with the technical contact";
   }
@@ -69,16 +74,46 @@ function validate(input: IssueInput): { usage: Usage; password: string; channel:
 export async function issueRequest(id: string, input: IssueInput, opts: { actor: string; portalUrl?: string; now?: Date }): Promise<IssueResult> {
   const v = validate(input);
   const db = await getDb();
-  const request = await db.certificateRequest.findUnique({ where: { id } });
-  if (!request) throw new AppError("not_found", "No such request");
-  if (request.status !== "pending") throw new AppError("conflict", `This request was already ${request.status}${request.certificateNumber ? ` (certificate number ${request.certificateNumber})` : ""}; nothing was changed`);
+  await pendingRequest(id);
   const ca = await requireCaServer(db);
   const unlocked = await unlockCa(ca, v.password);
+  await afterUnlock(unlocked, { actor: opts.actor, now: opts.now ?? new Date() });
+  return issueWithUnlockedCa(id, v, ca, unlocked, opts);
+}
+
+/** The issuance input, checked: what `issueWithUnlockedCa` takes. */
+export type ValidIssueInput = ReturnType<typeof validate>;
+export { validate as validateIssueInput };
+
+async function pendingRequest(id: string) {
+  const request = await (await getDb()).certificateRequest.findUnique({ where: { id } });
+  if (!request) throw new AppError("not_found", "No such request");
+  if (request.status !== "pending") throw new AppError("conflict", `This request was already ${request.status}${request.certificateNumber ? ` (certificate number ${request.certificateNumber})` : ""}; nothing was changed`);
+  return request;
+}
+
+/** What is due whenever the password was typed: the OCSP responder's certificate and the CRL. */
+export async function afterUnlock(unlocked: UnlockedCa, opts: { actor: string; now: Date }): Promise<void> {
   // The password is typed: the moment to (re)issue the OCSP responder's certificate when due.
   await ensureOcspSigner(unlocked);
-  const csr = await parseCsr(request.csrPem);
+  // Likewise the CRL, when there is none yet or it is ageing.
+  await signCrlIfDue(unlocked.privateKey, { now: opts.now, actor: opts.actor });
+}
+
+export type UnlockedCa = Awaited<ReturnType<typeof unlockCa>>;
+
+/**
+ * Issues request `id` with a CA key already unlocked by the caller (one password entry for
+ * a batch). Lint before issuance, the claim of the request and the number allocation are
+ * the same as for a single issuance.
+ */
+export async function issueWithUnlockedCa(id: string, v: ValidIssueInput, ca: CaServerRow, unlocked: UnlockedCa, opts: { actor: string; portalUrl?: string; now?: Date; mirror?: boolean }): Promise<IssueResult> {
+  const db = await getDb();
+  const request = await pendingRequest(id);
   const now = opts.now ?? new Date();
-  const issued = await issueCertificate({ csr, usage: v.usage, ca: unlocked, validityDays: ca.issuedValidityDays, now, ...extensionUrls(ca.fileNameRoot, opts.portalUrl) });
+  const csr = await parseCsr(request.csrPem);
+  // Linted before the CA key signs: lint errors refuse the issuance here, before anything is stored.
+  const issued = await issueLintedCertificate({ csr, usage: v.usage, ca: unlocked, validityDays: ca.issuedValidityDays, now, ...extensionUrls(ca.fileNameRoot, opts.portalUrl) });
   const issuer = describeCertificate(unlocked.certificate).subject;
   const base = portalBase(env().PORTCULLIS_PUBLIC_URL ?? opts.portalUrl);
 
@@ -87,10 +122,13 @@ export async function issueRequest(id: string, input: IssueInput, opts: { actor:
     // Claim the request first: a second administrator (or a double click) finds it taken.
     const claimed = await tx.certificateRequest.updateMany({ where: { id, status: "pending" }, data: { status: "issued", pendingKey: null, processedAt: now, processedBy: opts.actor } });
     if (claimed.count !== 1) throw new AppError("conflict", "This request was processed meanwhile by another administrator; nothing was changed");
-    const server = await requireCaServer(tx);
-    const n = server.nextNumber;
-    const bumped = await tx.caServer.updateMany({ where: { id: 1, nextNumber: n }, data: { nextNumber: n + 1 } });
-    if (bumped.count !== 1) throw new AppError("conflict", "Another certificate was issued at the same moment; try again");
+    // An atomic increment: concurrent issuances (other instances too) wait for the row lock
+    // and take the next number; a rollback gives the number back, so none is skipped.
+    const server = await tx.caServer.update({ where: { id: 1 }, data: { nextNumber: { increment: 1 } } }).catch((e: unknown) => {
+      if ((e as { code?: string }).code === "P2025") throw new AppError("not_configured", "This instance is not configured as a Certificate Authority server");
+      throw e;
+    });
+    const n = server.nextNumber - 1;
     await tx.certificate.create({
       data: {
         number: n,
@@ -120,6 +158,24 @@ export async function issueRequest(id: string, input: IssueInput, opts: { actor:
       },
     });
     await tx.certificateRequest.update({ where: { id }, data: { certificateNumber: n } });
+    await appendAudit(tx, {
+      action: "certificate.issue",
+      actor: opts.actor,
+      target: `certificate:${n}`,
+      details: {
+        request: id,
+        usage: v.usage,
+        subject: csr.subject,
+        serial: issued.serial,
+        csrSha1: request.sha1Fingerprint,
+        fingerprintVerified: true,
+        verificationChannel: v.channel,
+        ...(v.note ? { verificationNote: v.note } : {}),
+        contact: request.contactName,
+        ...(request.renewalOf ? { renewalOf: request.renewalOf } : {}),
+      },
+      at: now,
+    });
     const smtp = smtpOf(server);
     if (smtp && request.contactEmail) {
       const mail = certificateIssuedEmail({
@@ -135,9 +191,11 @@ export async function issueRequest(id: string, input: IssueInput, opts: { actor:
       mailId = await enqueueMail(tx, { kind: "certificate-issued", to: request.contactEmail, ...mail, smtp });
     }
     return n;
-  });
+    // Issuances queue on the CA row's lock (one number at a time); under load, with several
+    // instances, the wait can pass Prisma's 2 s / 5 s defaults without anything being wrong.
+  }, { maxWait: 10_000, timeout: 30_000 });
 
-  await mirrorSrl(ca.directory, ca.fileNameRoot);
+  if (opts.mirror !== false) await mirrorSrl(ca.directory, ca.fileNameRoot);
   let emailSentTo: string | null = null;
   if (mailId) {
     const r = await deliverMail(mailId).catch(() => ({ status: "pending" as const }));
@@ -156,7 +214,14 @@ export async function issueRequest(id: string, input: IssueInput, opts: { actor:
     usage: v.usage,
     emailSentTo,
     message: `Certificate number ${number} issued for Certificate Signing Request "${request.filename}"`,
+    lintWarnings: issued.lintWarnings,
   };
+}
+
+/** At start: a process killed between an issuance's commit and its SRL update left the mirror behind. */
+export async function mirrorSrlAtStart(): Promise<void> {
+  const c = await (await getDb()).caServer.findUnique({ where: { id: 1 }, select: { directory: true, fileNameRoot: true } });
+  if (c) await mirrorSrl(c.directory, c.fileNameRoot);
 }
 
 /**

@@ -6,6 +6,8 @@
 import { getDb } from "../db/index.ts";
 import { AppError } from "../errors/app-error.ts";
 import { serverFilePaths } from "./server-files.ts";
+import { appendAudit } from "../audit/audit-log.ts";
+import { dropHeldCaKey } from "./ca-key-holder.ts";
 
 export interface ReinitializeResult {
   reinitialized: true;
@@ -13,12 +15,16 @@ export interface ReinitializeResult {
   message: string;
 }
 
-export async function reinitializeCaServer(): Promise<ReinitializeResult> {
+export async function reinitializeCaServer(opts: { actor?: string } = {}): Promise<ReinitializeResult> {
   const db = await getDb();
+  // An unlocked CA key held in memory belongs to the configuration being deleted.
+  dropHeldCaKey();
   return db.$transaction(async (tx) => {
-    const c = await tx.caServer.findUnique({ where: { id: 1 }, select: { directory: true, fileNameRoot: true } });
+    const c = await tx.caServer.findUnique({ where: { id: 1 }, select: { directory: true, fileNameRoot: true, subject: true, sha256Fingerprint: true, nextNumber: true } });
     if (!c) throw new AppError("not_configured", "The Certificate Authority server is not configured");
+    await appendAudit(tx, { action: "ca.reinitialize", actor: opts.actor ?? "system", target: "ca", details: { fileNameRoot: c.fileNameRoot, subject: c.subject, sha256: c.sha256Fingerprint, certificatesIssued: c.nextNumber - 1 } });
     await tx.certificate.deleteMany();
+    await tx.expiryWarning.deleteMany();
     await tx.certificateRequest.deleteMany();
     await tx.caServer.delete({ where: { id: 1 } });
     const p = serverFilePaths(c.directory, c.fileNameRoot);

@@ -11,6 +11,7 @@ import { enqueueMail, deliverMail } from "../mail/outbox.ts";
 import { requestReceivedEmail } from "../mail/templates/request-received.ts";
 import { fileNameRootProblem } from "./file-name-root.ts";
 import { emailProblem, HOST_PATTERN, str } from "./validation.ts";
+import { appendAudit } from "../audit/audit-log.ts";
 import { portalBase, requireCaServer, smtpOf } from "./server-context.ts";
 
 export type RequestStatus = "pending" | "issued" | "deleted";
@@ -224,7 +225,7 @@ function decodeCursor(cursor: string): { receivedAt: Date; id: string } {
 
 /** The pending queue, oldest first (newest last), keyset-paginated. */
 export async function listPendingRequests(opts: { cursor?: string | null; take?: number } = {}): Promise<Page<RequestView>> {
-  const take = Math.min(Math.max(opts.take ?? 50, 1), 200);
+  const take = Math.min(Math.max(Math.trunc(Number.isFinite(opts.take) ? opts.take! : 50), 1), 200); // ?limit=abc is NaN: use the default
   const db = await getDb();
   const after = opts.cursor ? decodeCursor(opts.cursor) : null;
   const where = {
@@ -244,7 +245,14 @@ export async function listPendingRequests(opts: { cursor?: string | null; take?:
 /** Deletes (rejects) a pending request; it stays in the record as deleted. */
 export async function deleteRequest(id: string, actor: string, now = new Date()): Promise<RequestView> {
   const db = await getDb();
-  const r = await db.certificateRequest.updateMany({ where: { id, status: "pending" }, data: { status: "deleted", pendingKey: null, processedAt: now, processedBy: actor } });
+  const r = await db.$transaction(async (tx) => {
+    const res = await tx.certificateRequest.updateMany({ where: { id, status: "pending" }, data: { status: "deleted", pendingKey: null, processedAt: now, processedBy: actor } });
+    if (res.count === 1) {
+      const req = await tx.certificateRequest.findUniqueOrThrow({ where: { id }, select: { subject: true, sha1Fingerprint: true, contactName: true } });
+      await appendAudit(tx, { action: "request.delete", actor, target: `request:${id}`, details: { subject: req.subject, sha1: req.sha1Fingerprint, contact: req.contactName }, at: now });
+    }
+    return res;
+  });
   if (r.count === 0) {
     const existing = await db.certificateRequest.findUnique({ where: { id }, select: { status: true } });
     if (!existing) throw new AppError("not_found", "No such request");

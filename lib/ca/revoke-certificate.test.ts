@@ -61,7 +61,11 @@ describe("revoking", () => {
   it("revokes one of two certificates; OpenSSL verifies the CRL and turns the revoked one away", async () => {
     const good = await issue("good.example.com");
     const bad = await issue("bad.example.com");
-    await expectAppError(currentCrl(), "not_found").then((e) => expect(e.message).toMatch(/first revocation/));
+    // Configuration published CRL number 1, empty: both certificates pass a CRL check until the revocation.
+    const first = await crlFile();
+    expect(opensslOk(["crl", "-in", first, "-noout", "-crlnumber"]).trim()).toBe("crlNumber=0x01");
+    expect(opensslOk(["crl", "-in", first, "-noout", "-text"])).toContain("No Revoked Certificates");
+    expect(opensslOk(["verify", "-crl_check", "-CAfile", caFile, "-CRLfile", first, bad.file])).toMatch(/OK/);
     const whole = new Date(Math.floor(Date.now() / 1000) * 1000);
     const now = new Date(whole.getTime() + 250);
     const r = await revokeCertificate(bad.number, { reason: "keyCompromise", caKeyPassword: KEY_PW }, { actor: "alice", now });
@@ -70,7 +74,7 @@ describe("revoking", () => {
     const row = await (await getDb()).certificate.findUniqueOrThrow({ where: { number: bad.number } });
     expect(row).toMatchObject({ status: "revoked", revocationReason: "keyCompromise", revokedBy: "alice" });
     const ca = await caRow();
-    expect(ca.crlNumber).toBe(1);
+    expect(ca.crlNumber).toBe(2);
     expect(ca.crlThisUpdate?.toISOString()).toBe(whole.toISOString());
     expect(ca.crlNextUpdate?.toISOString()).toBe(new Date(whole.getTime() + 7 * DAY_MS).toISOString());
 
@@ -82,7 +86,7 @@ describe("revoking", () => {
     expect(text).toContain(`Serial Number: ${bad.serial}`);
     expect(text).not.toContain(`Serial Number: ${good.serial}`);
     expect(text).toContain("Key Compromise");
-    expect(text).toMatch(/X509v3 CRL Number:\s*\n\s*1\n/);
+    expect(text).toMatch(/X509v3 CRL Number:\s*\n\s*2\n/);
     expect(text).toMatch(/X509v3 Authority Key Identifier/);
     expect(text).toMatch(/Version 2/);
 
@@ -96,7 +100,7 @@ describe("revoking", () => {
     // The DER file is the same CRL.
     const der = scratch.path("crl.der");
     writeFileSync(der, (await currentCrl()).der);
-    expect(opensslOk(["crl", "-inform", "DER", "-in", der, "-noout", "-crlnumber"]).trim()).toBe("crlNumber=0x01");
+    expect(opensslOk(["crl", "-inform", "DER", "-in", der, "-noout", "-crlnumber"]).trim()).toBe("crlNumber=0x02");
   });
 
   it("refuses revoking twice (409) and an unknown number (404)", async () => {
@@ -104,18 +108,19 @@ describe("revoking", () => {
     await revokeCertificate(c.number, { reason: "superseded", caKeyPassword: KEY_PW }, { actor: "admin" });
     const e = await expectAppError(revokeCertificate(c.number, { reason: "superseded", caKeyPassword: KEY_PW }, { actor: "admin" }), "conflict");
     expect(e.status).toBe(409);
-    expect((await caRow()).crlNumber).toBe(1);
+    expect((await caRow()).crlNumber).toBe(2);
     expect((await expectAppError(revokeCertificate(999, { reason: "superseded", caKeyPassword: KEY_PW }, { actor: "admin" }), "not_found")).status).toBe(404);
   });
 
   it("a wrong password changes nothing", async () => {
     const c = await issue("pw.example.com");
+    const before = await caRow();
     await expectAppError(revokeCertificate(c.number, { reason: "keyCompromise", caKeyPassword: "not the password" }, { actor: "admin" }), "wrong_password", "caKeyPassword");
     const row = await (await getDb()).certificate.findUniqueOrThrow({ where: { number: c.number } });
     expect(row).toMatchObject({ status: "valid", revokedAt: null, revocationReason: null });
     const ca = await caRow();
-    expect(ca.crlNumber).toBe(0);
-    expect(ca.crlPem).toBeNull();
+    expect(ca.crlNumber).toBe(1);
+    expect(ca.crlPem).toBe(before.crlPem);
   });
 
   it.each([["keycompromise"], ["certificateHold"], ["removeFromCRL"], [""], [undefined], [1]])("refuses the reason %j with 422 on the field reason", async (reason) => {
@@ -125,7 +130,7 @@ describe("revoking", () => {
     expect((await (await getDb()).certificate.findUniqueOrThrow({ where: { number: c.number } })).status).toBe("valid");
   });
 
-  it("a second revocation signs CRL number 2 listing both; nextUpdate follows the setting, at most 10 days", async () => {
+  it("a second revocation signs CRL number 3 listing both; nextUpdate follows the setting, at most 10 days", async () => {
     const a = await issue("a.example.com");
     const b = await issue("b.example.com");
     const t1 = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -134,13 +139,13 @@ describe("revoking", () => {
     const t2 = new Date(t1.getTime() + 1000);
     await revokeCertificate(b.number, { reason: "unspecified", caKeyPassword: KEY_PW }, { actor: "admin", now: t2 });
     const ca = await caRow();
-    expect(ca.crlNumber).toBe(2);
+    expect(ca.crlNumber).toBe(3);
     expect(ca.crlNextUpdate?.toISOString()).toBe(new Date(t2.getTime() + 10 * DAY_MS).toISOString());
     const crl = await crlFile();
     const v2 = openssl(["crl", "-in", crl, "-CAfile", caFile, "-noout", "-verify"]);
     expect(v2.stdout + v2.stderr).toMatch(/verify OK/);
     const text = opensslOk(["crl", "-in", crl, "-noout", "-text"]);
-    expect(text).toMatch(/X509v3 CRL Number:\s*\n\s*2\n/);
+    expect(text).toMatch(/X509v3 CRL Number:\s*\n\s*3\n/);
     expect(text).toContain(`Serial Number: ${a.serial}`);
     expect(text).toContain(`Serial Number: ${b.serial}`);
     expect(text).toContain("Cessation Of Operation");

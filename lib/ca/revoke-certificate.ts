@@ -5,15 +5,12 @@
  */
 import { getDb } from "../db/index.ts";
 import { AppError, type FieldErrors } from "../errors/app-error.ts";
-import { createCrl, isRevocationReason, REVOCATION_REASONS, type RevocationReason } from "../pki/crl.ts";
-import { pemToDer } from "../pki/pem.ts";
+import { isRevocationReason, REVOCATION_REASONS, type RevocationReason } from "../pki/crl.ts";
+import { crlDer, CrlNumberConflict, signCrlInTransaction } from "./crl-signing.ts";
 import { ensureOcspSigner } from "./ocsp-responder.ts";
 import { requireCaServer, unlockCa } from "./server-context.ts";
+import { appendAudit } from "../audit/audit-log.ts";
 import { str } from "./validation.ts";
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-/** nextUpdate is never further than this from thisUpdate. */
-export const MAX_CRL_NEXT_UPDATE_DAYS = 10;
 
 export interface RevokeInput {
   reason?: unknown;
@@ -35,11 +32,6 @@ function validate(input: RevokeInput): { reason: RevocationReason; password: str
   return { reason: input.reason as RevocationReason, password };
 }
 
-function nextUpdateDays(configured: number): number {
-  if (!Number.isInteger(configured) || configured < 1) return 1;
-  return Math.min(configured, MAX_CRL_NEXT_UPDATE_DAYS);
-}
-
 export async function revokeCertificate(number: number, input: RevokeInput, opts: { actor: string; now?: Date }): Promise<RevokeResult> {
   const v = validate(input);
   if (!Number.isSafeInteger(number) || number < 1) throw new AppError("not_found", `No certificate number ${String(number)}`);
@@ -55,35 +47,25 @@ export async function revokeCertificate(number: number, input: RevokeInput, opts
   // Whole seconds, as the CRL encodes them.
   const now = new Date(Math.floor((opts.now ?? new Date()).getTime() / 1000) * 1000);
 
-  await db.$transaction(async (tx) => {
-    const marked = await tx.certificate.updateMany({
-      where: { number, status: "valid" },
-      data: { status: "revoked", revokedAt: now, revocationReason: v.reason, revokedBy: opts.actor },
-    });
-    if (marked.count !== 1) throw new AppError("conflict", `Certificate number ${number} was revoked meanwhile; nothing was changed`);
-    const server = await requireCaServer(tx);
-    const crlNumber = server.crlNumber + 1;
-    const bumped = await tx.caServer.updateMany({ where: { id: 1, crlNumber: server.crlNumber }, data: { crlNumber } });
-    if (bumped.count !== 1) throw new AppError("conflict", "Another CRL was signed at the same moment; try again");
-    const revoked = await tx.certificate.findMany({
-      where: { status: "revoked" },
-      select: { serial: true, revokedAt: true, revocationReason: true, issuedAt: true },
-      orderBy: { number: "asc" },
-    });
-    const nextUpdate = new Date(now.getTime() + nextUpdateDays(server.crlNextUpdateDays) * DAY_MS);
-    const crl = await createCrl({
-      ca: unlocked,
-      crlNumber,
-      thisUpdate: now,
-      nextUpdate,
-      revoked: revoked.map((r) => ({
-        serialHex: r.serial,
-        revokedAt: r.revokedAt ?? r.issuedAt,
-        reason: isRevocationReason(r.revocationReason) ? r.revocationReason : "unspecified",
-      })),
-    });
-    await tx.caServer.update({ where: { id: 1 }, data: { crlPem: crl.pem, crlThisUpdate: now, crlNextUpdate: nextUpdate } });
-  });
+  // A CRL signed by someone else meanwhile (a re-sign, another revocation) took the number
+  // this transaction read: it rolled back whole, and the next attempt lists both.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.$transaction(async (tx) => {
+        const marked = await tx.certificate.updateMany({
+          where: { number, status: "valid" },
+          data: { status: "revoked", revokedAt: now, revocationReason: v.reason, revokedBy: opts.actor },
+        });
+        if (marked.count !== 1) throw new AppError("conflict", `Certificate number ${number} was revoked meanwhile; nothing was changed`);
+        await appendAudit(tx, { action: "certificate.revoke", actor: opts.actor, target: `certificate:${number}`, details: { reason: v.reason }, at: now });
+        // A retry's CRL must not claim to be older than the one that took its number.
+        await signCrlInTransaction(tx, unlocked.privateKey, attempt === 1 ? now : new Date(Math.max(now.getTime(), Date.now())), opts.actor);
+      });
+      break;
+    } catch (e) {
+      if (!(e instanceof CrlNumberConflict) || attempt >= 5) throw e;
+    }
+  }
 
   return { number, revokedAt: now.toISOString(), reason: v.reason };
 }
@@ -99,7 +81,7 @@ export async function currentCrl(): Promise<CurrentCrl> {
   const db = await getDb();
   const ca = await requireCaServer(db);
   if (!ca.crlPem) {
-    throw new AppError("not_found", "No CRL has been signed yet: the CRL is created at the first revocation");
+    throw new AppError("not_found", "No CRL has been signed yet: it is signed when an administrator next types the CA key password");
   }
-  return { der: pemToDer(ca.crlPem, "X509 CRL"), pem: ca.crlPem, fileNameRoot: ca.fileNameRoot };
+  return { der: crlDer(ca.crlPem), pem: ca.crlPem, fileNameRoot: ca.fileNameRoot };
 }

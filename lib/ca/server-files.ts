@@ -6,7 +6,7 @@
  */
 import { constants, promises as fs } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { env } from "../env.ts";
 import { AppError } from "../errors/app-error.ts";
 
@@ -22,6 +22,7 @@ export function directoryProblem(dir: string | undefined | null): string | null 
   if (!d) return "Enter a directory";
   if (d.length > 1024) return "Use at most 1024 characters";
   if (/[\u0000-\u001f]/.test(d)) return "The directory contains control characters";
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(d)) return "The directory contains characters that are not valid Unicode";
   return null;
 }
 
@@ -57,17 +58,38 @@ export async function inspectFiles(paths: ServerFilePaths): Promise<FilesState> 
   return { paths, keyExists, cerExists, srlExists, directoryExists };
 }
 
+/** The AppError for a directory that cannot be created or written, with the reason in words. */
+export function unwritableDirectory(dir: string, e: unknown, field = "directory"): AppError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const reason = code === "EACCES" || code === "EPERM" ? "permission denied" : code === "EROFS" ? "read-only file system" : code === "ENOTDIR" || code === "EEXIST" ? "a file is in the way" : code === "ENOSPC" || code === "EDQUOT" ? "no space left on the device" : (code ?? "error");
+  return new AppError("directory_unwritable", `The directory ${dir} cannot be created or written (${reason})`, { field, cause: e });
+}
+
+/** mkdir -p, one level at a time: a recursive fs.mkdir reports ENOENT for what is really EROFS or EACCES. */
+async function makeDirectory(dir: string, mode: number): Promise<void> {
+  try {
+    await fs.mkdir(dir, { mode });
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" && (await fs.stat(dir)).isDirectory()) return;
+    if (code !== "ENOENT" || dirname(dir) === dir) throw e;
+  }
+  await makeDirectory(dirname(dir), mode);
+  await fs.mkdir(dir, { mode }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "EEXIST") throw e;
+  });
+}
+
 /** Creates the directory if missing (mode 0700) and proves it is writable. */
 export async function ensureWritableDirectory(dir: string, field = "directory"): Promise<void> {
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirectory(dir, 0o700);
     const probe = join(dir, `.portcullis-probe-${randomBytes(6).toString("hex")}`);
     await fs.writeFile(probe, "", { mode: 0o600, flag: "wx" });
     await fs.unlink(probe);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === "EACCES" || code === "EPERM" ? "permission denied" : code === "EROFS" ? "read-only file system" : code === "ENOTDIR" || code === "EEXIST" ? "a file is in the way" : code === "ENOSPC" ? "no space left on the device" : (code ?? "error");
-    throw new AppError("directory_unwritable", `The directory ${dir} cannot be created or written (${reason})`, { field, cause: e });
+    throw unwritableDirectory(dir, e, field);
   }
 }
 
@@ -104,8 +126,14 @@ export class FileTransaction {
 
   async stage(target: string, content: string, mode = 0o600): Promise<void> {
     const tmp = join(target, "..", `.${randomBytes(8).toString("hex")}.tmp`);
-    await fs.writeFile(tmp, content, { mode, flag: "wx" });
-    await fs.chmod(tmp, mode); // umask may have narrowed or widened it
+    try {
+      await fs.writeFile(tmp, content, { mode, flag: "wx" });
+      await fs.chmod(tmp, mode); // umask may have narrowed or widened it
+    } catch (e) {
+      // A full disk leaves a partial temporary file: it must not stay behind.
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw unwritableDirectory(dirname(target), e);
+    }
     this.staged.push({ tmp, target });
   }
 

@@ -3,10 +3,13 @@
 export const EMAIL_PATTERN = /^[^\s@<>()",;:\\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$/;
 export const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$|^\d{1,3}(?:\.\d{1,3}){3}$|^\[[0-9A-Fa-f:.]+\]$/;
 
+// Half of a surrogate pair is no text: no UTF-8 encoder (nor the database) takes it.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export function emailProblem(v: string | undefined | null, required = true): string | null {
   const e = (v ?? "").trim();
   if (!e) return required ? "Enter an e-mail address" : null;
-  if (e.length > 254 || !EMAIL_PATTERN.test(e)) return "Enter an e-mail address such as camgr@example.com";
+  if (e.length > 254 || !EMAIL_PATTERN.test(e) || LONE_SURROGATE.test(e)) return "Enter an e-mail address such as camgr@example.com";
   return null;
 }
 
@@ -27,8 +30,9 @@ export function intInRange(v: unknown, min: number, max: number, what: string): 
   return { value: n };
 }
 
+/** A form or JSON value as text; half of a surrogate pair becomes U+FFFD, as any UTF-8 encoder (a browser's too) makes it. */
 export function str(v: unknown): string {
-  return typeof v === "string" ? v : typeof v === "number" ? String(v) : "";
+  return typeof v === "string" ? v.replace(new RegExp(LONE_SURROGATE.source, "g"), "\uFFFD") : typeof v === "number" ? String(v) : "";
 }
 
 export function bool(v: unknown): boolean {

@@ -8,6 +8,7 @@ import { isIPv6 } from "node:net";
 import { getDb } from "../db/index.ts";
 import { AppError, type FieldErrors } from "../errors/app-error.ts";
 import { emailProblem, HOST_PATTERN, bool, intInRange, str } from "../ca/validation.ts";
+import { appendAudit } from "../audit/audit-log.ts";
 import { fetchCa, serverBaseUrl, type ServerLocation } from "./ca-server-api.ts";
 
 export const DEFAULT_SERVER_PATH = "/api/v1";
@@ -168,7 +169,11 @@ export async function configureCaClient(input: ConfigureClientInput, opts: { act
   // Another server means another CA: the CA certificate saved from the old one no longer applies.
   const sameServer = previous && serverBaseUrl(locationOf(previous)) === serverBaseUrl(locationOf(v));
   const data = { ...v, configuredBy: opts.actor ?? null, ...(sameServer ? {} : { caCertificatePem: null, caSha1Fingerprint: null, caFile: null, caSavedAt: null }) };
-  const row = await db.caClient.upsert({ where: { id: 1 }, create: { id: 1, ...data }, update: data });
+  const row = await db.$transaction(async (tx) => {
+    const saved = await tx.caClient.upsert({ where: { id: 1 }, create: { id: 1, ...data }, update: data });
+    await appendAudit(tx, { action: "client.configure", actor: opts.actor ?? "system", target: "ca-client", details: { server: serverBaseUrl(locationOf(v)), instance: v.instanceName, contact: v.contactName } });
+    return saved;
+  });
   return { client: toView(row), message: CONFIGURED_MESSAGE };
 }
 

@@ -1,19 +1,23 @@
 /**
  * Get Certificate(s) from the Certificate Authority server, as IRIS's CA client does:
- * the CA certificate (saved as `<CA root>.cer`), a searchable list of the certificates
+ * the CA certificate (saved as `<CA root>.cer`; for an intermediate CA also its chain,
+ * `<CA root>_chain.pem`: the CA certificate then its issuers up to the root), a searchable list of the certificates
  * the server issued, "Show Certificates for This Instance", and Get for one of them
  * (saved as `<filename>.cer`). Every file is parsed and checked before it is saved.
  */
 import { promises as fs } from "node:fs";
+import { join } from "node:path";
 import { getDb } from "../db/index.ts";
 import { AppError } from "../errors/app-error.ts";
 import { fileNameRootProblem } from "../ca/file-name-root.ts";
 import { parseCertificate, isCaCertificate, describeCertificate, certificateToPem } from "../pki/certificates.ts";
+import { certificatesToPem, isSelfSigned, parseCertificateList, sameCertificate, validateIssuerChain } from "../pki/chain.ts";
+import type { x509 } from "../pki/setup.ts";
 import { parseCsr } from "../pki/csr.ts";
 import { toBuffer } from "../pki/bytes.ts";
-import { fetchCa, fetchCaFileNameRoot, fetchCertificatePem, listCertificates, RemoteCaError, type CallOptions, type CertificateSearch, type RemoteCertificate } from "./ca-server-api.ts";
+import { callFile, fetchCa, fetchCaFileNameRoot, fetchCertificatePem, listCertificates, RemoteCaError, type CallOptions, type CertificateSearch, type RemoteCertificate, type ServerLocation } from "./ca-server-api.ts";
 import { locationOf, requireCaClient } from "./configure-client.ts";
-import { clientFilePath, ensureClientDirectory, fileExists, replaceFile } from "./client-files.ts";
+import { clientDirectory, clientFilePath, ensureClientDirectory, fileExists, replaceFile } from "./client-files.ts";
 
 export const DEFAULT_CA_FILE_ROOT = "CA";
 
@@ -25,6 +29,12 @@ export interface SavedCaCertificate {
   file: string;
   /** Certificate Authority Certificate (SHA-1 Fingerprint: …) saved in file "…" */
   message: string;
+  /** `<root>_chain.pem` when the CA is an intermediate (its certificate, then its issuers up to the root); null for a root CA. */
+  chainFile: string | null;
+  /** "Certificate Authority chain (…) saved in file "…"" when a chain was saved. */
+  chainMessage: string | null;
+  /** Something the technical contact should know (e.g. the server sent no issuer chain). */
+  notes: string[];
 }
 
 export interface SavedCertificate {
@@ -66,7 +76,20 @@ export async function getCaCertificate(opts: CallOptions = {}): Promise<SavedCaC
   await ensureClientDirectory();
   const file = clientFilePath(root, "cer");
   const pem = certificateToPem(cert);
+  // Fetched and checked before anything is written: a bad chain saves nothing.
+  const issuers = await fetchIssuers(loc, cert, client.serverUrl, opts);
+  const chainFile = join(clientDirectory(), `${root}_chain.pem`);
   await replaceFile(file, pem, 0o644);
+  const notes: string[] = [];
+  let chainMessage: string | null = null;
+  if (issuers.length) {
+    await replaceFile(chainFile, certificatesToPem([cert, ...issuers]), 0o644);
+    chainMessage = `Certificate Authority chain (${issuers.length + 1} certificates, up to the root ${issuers[issuers.length - 1].subject}) saved in file "${chainFile}"`;
+  } else {
+    // A chain saved from an earlier, intermediate CA of the same name no longer applies.
+    await fs.rm(chainFile, { force: true });
+    if (!isSelfSigned(cert)) notes.push(`This CA certificate was issued by ${cert.issuer}, but the server sent no issuer chain: get that certificate from its issuer to verify certificates up to a root.`);
+  }
   const db = await getDb();
   await db.caClient.update({ where: { id: 1 }, data: { caCertificatePem: pem, caSha1Fingerprint: info.sha1Fingerprint, caFile: file, caSavedAt: new Date() } });
   return {
@@ -76,7 +99,34 @@ export async function getCaCertificate(opts: CallOptions = {}): Promise<SavedCaC
     notAfter: info.notAfter.toISOString(),
     file,
     message: `Certificate Authority Certificate (SHA-1 Fingerprint: ${info.sha1Fingerprint}) saved in file "${file}"`,
+    chainFile: issuers.length ? chainFile : null,
+    chainMessage,
+    notes,
   };
+}
+
+/**
+ * The CA's issuers from `GET /ca/certificate?format=chain` (the CA certificate, then its
+ * issuers), checked link by link up to a self-signed root. A server that does not offer
+ * the chain form (an older Portcullis) answers 400: the CA is then taken as it is.
+ */
+async function fetchIssuers(loc: ServerLocation, cert: x509.X509Certificate, serverUrl: string, opts: CallOptions): Promise<x509.X509Certificate[]> {
+  let text: string;
+  try {
+    text = (await callFile(loc, "/ca/certificate", { ...opts, query: { format: "chain" }, maxBytes: 256 * 1024 })).body.toString("utf8");
+  } catch (e) {
+    if (e instanceof RemoteCaError && e.reason === "refused" && e.remoteStatus === 400) return [];
+    throw e;
+  }
+  try {
+    const certs = parseCertificateList(text, "chain");
+    if (!certs.length || !sameCertificate(certs[0], cert)) throw new Error("the chain does not start with the CA certificate it sent");
+    // No issuers sent: a root, or a server that keeps them to itself (said in a note).
+    if (certs.length === 1) return [];
+    return validateIssuerChain(cert, certs.slice(1), { field: "chain" });
+  } catch (e) {
+    throw new RemoteCaError("not_portcullis", "upstream_failed", `The Certificate Authority server at ${serverUrl} sent a certificate chain that cannot be used (${(e as Error).message}); nothing was saved`, { cause: e });
+  }
 }
 
 export interface ServerCertificateQuery extends Omit<CertificateSearch, "limit"> {

@@ -5,7 +5,7 @@
  * the technical contact to the configured server. Every attempt is recorded; a failed
  * one keeps its files and can be sent again.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { getDb } from "../db/index.ts";
 import { AppError, type FieldErrors } from "../errors/app-error.ts";
@@ -18,6 +18,7 @@ import type { SubjectInput } from "../pki/names.ts";
 import { createCsr, validateCsrInput } from "./create-csr.ts";
 import { requireCaClient, locationOf, type CaClientView } from "./configure-client.ts";
 import { fetchCa, fetchCaFileNameRoot, postCsr, RemoteCaError, serverBaseUrl, type CallOptions } from "./ca-server-api.ts";
+import { recordAudit } from "../audit/audit-log.ts";
 import { clientDirectory, clientFilePath, ensureClientDirectory, fileExists } from "./client-files.ts";
 
 export const KEY_PASSWORD_MIN = 8;
@@ -150,6 +151,7 @@ export async function submitCertificateRequest(input: SubmitCsrInput, opts: Call
       csrFile,
       keyEncrypted: !!v.keyPassword,
       submittedBy: opts.actor ?? null,
+      spkiSha256: spkiSha256(created.csr.spkiDer),
     };
     return await send(client, record, created.csrPem, opts);
   } finally {
@@ -170,6 +172,13 @@ interface RecordBase {
   csrFile: string;
   keyEncrypted: boolean;
   submittedBy: string | null;
+  /** SHA-256 (hex) of the key's SubjectPublicKeyInfo DER: how a certificate finds its key here. */
+  spkiSha256: string;
+}
+
+/** SHA-256 (lower-case hex) of a SubjectPublicKeyInfo's DER, as ClientRequest.spkiSha256 keeps it. */
+export function spkiSha256(spkiDer: Buffer): string {
+  return createHash("sha256").update(spkiDer).digest("hex");
 }
 
 /** Posts the CSR; records the outcome (insert or update of `record.id`); returns the message or throws. */
@@ -177,7 +186,7 @@ async function send(client: CaClientView, record: RecordBase, csrPem: string, op
   const db = await getDb();
   const loc = locationOf(client);
   const save = (data: { status: "submitted" | "failed"; error: string | null; serverRequestId: string | null }) =>
-    db.clientRequest.upsert({ where: { id: record.id }, create: { ...record, ...data, submittedAt: new Date() }, update: { ...data, serverUrl: record.serverUrl, submittedAt: new Date(), submittedBy: record.submittedBy } });
+    db.clientRequest.upsert({ where: { id: record.id }, create: { ...record, ...data, submittedAt: new Date() }, update: { ...data, serverUrl: record.serverUrl, submittedAt: new Date(), submittedBy: record.submittedBy, spkiSha256: record.spkiSha256 } });
   let answer;
   try {
     answer = await postCsr(
@@ -206,6 +215,7 @@ async function send(client: CaClientView, record: RecordBase, csrPem: string, op
     throw new AppError("conflict", failureMessage(reason, record.keyFile, record.csrFile));
   }
   await save({ status: "submitted", error: null, serverRequestId: answer.id });
+  await recordAudit({ action: "client.submit", actor: record.submittedBy ?? "system", target: `client-request:${record.id}`, details: { subject: record.subject, sha1: record.sha1Fingerprint, server: record.serverUrl, serverRequestId: answer.id, keyFile: record.keyFile } });
   const caInstance = await caName(client, opts);
   const node = client.serverHost;
   return {
@@ -254,6 +264,7 @@ export async function resubmitCertificateRequest(id: string, opts: CallOptions &
       csrFile: row.csrFile,
       keyEncrypted: row.keyEncrypted,
       submittedBy: opts.actor ?? row.submittedBy,
+      spkiSha256: spkiSha256(csr.spkiDer),
     },
     csr.pem,
     opts,

@@ -11,7 +11,7 @@ import { env } from "../env.ts";
 const VERSION = "v1";
 let key: Buffer | undefined;
 
-function parseSecret(text: string): Buffer {
+export function parseSecret(text: string): Buffer {
   const t = text.trim();
   const buf = /^[0-9a-f]{64,}$/i.test(t) ? Buffer.from(t, "hex") : Buffer.from(t, "base64");
   if (buf.length < 32) throw new Error("PORTCULLIS_SECRET must hold at least 32 bytes (64 hex digits or 44 base64 characters)");

@@ -18,6 +18,7 @@ export type AppErrorCode =
   | "not_a_ca"
   | "directory_unwritable"
   | "upstream_failed"
+  | "unavailable"
   | "internal_error";
 
 const STATUS: Record<AppErrorCode, number> = {
@@ -36,6 +37,7 @@ const STATUS: Record<AppErrorCode, number> = {
   not_a_ca: 422,
   directory_unwritable: 422,
   upstream_failed: 502,
+  unavailable: 503,
   internal_error: 500,
 };
 

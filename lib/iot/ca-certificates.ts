@@ -14,12 +14,15 @@ import { certificateToPem, describeCertificate, parseCertificate } from "../pki/
 import { countPemBlocks, looksLikePem } from "../pki/pem.ts";
 import { x509 } from "../pki/setup.ts";
 import { fetchVerifiedCrl, isHttpUrl, type FetchLike, type VerifiedCrl } from "./crl-fetch.ts";
+import { appendAudit } from "../audit/audit-log.ts";
 
 /** Largest certificate input accepted (PEM text or DER bytes). */
 export const MAX_CERTIFICATE_BYTES = 64 * 1024;
 export const MAX_DESCRIPTION_LENGTH = 200;
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Not text: no UTF-8 encoder (nor the database) takes half of a surrogate pair.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 // ---------------------------------------------------------------------------------
 // Reading certificates from what people and scripts send.
@@ -230,10 +233,16 @@ export interface AddedIotCa {
   active: true;
 }
 
+/** The subject as a description: what a typed one may be (no control characters, 200 characters at most). */
+function defaultDescription(subject: string): string {
+  const s = subject.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
+  return s.length > MAX_DESCRIPTION_LENGTH ? `${s.slice(0, MAX_DESCRIPTION_LENGTH - 1)}…` : s;
+}
+
 function validDescription(v: unknown): string {
   if (v !== undefined && v !== null && typeof v !== "string") throw new AppError("validation_failed", "The description must be text", { field: "description" });
   const s = (v ?? "").trim();
-  if (s.length > MAX_DESCRIPTION_LENGTH || CONTROL.test(s)) {
+  if (s.length > MAX_DESCRIPTION_LENGTH || CONTROL.test(s) || LONE_SURROGATE.test(s)) {
     throw new AppError("validation_failed", `Use at most ${MAX_DESCRIPTION_LENGTH} characters for the description, without control characters`, { field: "description" });
   }
   return s;
@@ -271,7 +280,7 @@ export async function addIotCaCertificate(input: AddIotCaInput, opts: { actor?: 
       await tx.iotCaCertificate.create({
         data: {
           id,
-          description: description || d.subject,
+          description: description || defaultDescription(d.subject),
           subject: d.subject,
           issuer: d.issuer,
           serial: d.serial,
@@ -289,6 +298,7 @@ export async function addIotCaCertificate(input: AddIotCaInput, opts: { actor?: 
           createdBy: opts.actor ?? null,
         },
       });
+      await appendAudit(tx, { action: "iot.ca.register", actor: opts.actor ?? "system", target: `iot-ca:${id}`, details: { subject: d.subject, sha256: d.sha256Fingerprint }, at: now });
     });
   } catch (e) {
     if (isUniqueViolation(e)) throw conflict(await duplicate());
@@ -436,25 +446,31 @@ export async function getIotCaCertificate(id: string): Promise<IotCaCertificateV
 }
 
 /** Activates or deactivates a registered CA certificate; answers it as it is now. */
-export async function setIotCaCertificateActive(id: string, active: unknown): Promise<IotCaCertificateView> {
+export async function setIotCaCertificateActive(id: string, active: unknown, ctx: { actor?: string | null } = {}): Promise<IotCaCertificateView> {
   if (typeof active !== "boolean") throw new AppError("validation_failed", "active must be true or false", { field: "active" });
   if (!ID.test(id)) throw notFound();
   const db = await getDb();
-  const r = await db.iotCaCertificate.updateMany({ where: { id }, data: { active } });
-  if (r.count === 0) throw notFound();
-  const row = await db.iotCaCertificate.findUnique({ where: { id }, select: VIEW_SELECT });
-  if (!row) throw notFound();
-  return toView(row);
+  return db.$transaction(async (tx) => {
+    const before = await tx.iotCaCertificate.findUnique({ where: { id }, select: { active: true } });
+    const r = await tx.iotCaCertificate.updateMany({ where: { id }, data: { active } });
+    if (r.count === 0 || !before) throw notFound();
+    const row = await tx.iotCaCertificate.findUniqueOrThrow({ where: { id }, select: VIEW_SELECT });
+    if (before.active !== active) {
+      await appendAudit(tx, { action: active ? "iot.ca.activate" : "iot.ca.deactivate", actor: ctx.actor ?? "system", target: `iot-ca:${id}`, details: { subject: row.subject } });
+    }
+    return toView(row);
+  });
 }
 
 /** Deletes a registered CA certificate; answers what was deleted. */
-export async function deleteIotCaCertificate(id: string): Promise<IotCaCertificateView> {
+export async function deleteIotCaCertificate(id: string, ctx: { actor?: string | null } = {}): Promise<IotCaCertificateView> {
   if (!ID.test(id)) throw notFound();
   const db = await getDb();
   return db.$transaction(async (tx) => {
     const row = await tx.iotCaCertificate.findUnique({ where: { id }, select: VIEW_SELECT });
     if (!row) throw notFound();
     await tx.iotCaCertificate.delete({ where: { id } });
+    await appendAudit(tx, { action: "iot.ca.delete", actor: ctx.actor ?? "system", target: `iot-ca:${id}`, details: { subject: row.subject } });
     return toView(row);
   });
 }

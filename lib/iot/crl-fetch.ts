@@ -8,7 +8,7 @@
 import { AppError } from "../errors/app-error.ts";
 import { readBoundedBody } from "../http/bounded-body.ts";
 import { toBuffer } from "../pki/bytes.ts";
-import { readDer } from "../pki/csr.ts";
+import { derChildren, derOid, readDer, type DerElement } from "../pki/csr.ts";
 import { derToPem, looksLikePem, pemToDer } from "../pki/pem.ts";
 import { x509 } from "../pki/setup.ts";
 
@@ -225,7 +225,7 @@ export function parseCrl(input: string | Uint8Array, url?: string, field = "cert
     der = toBuffer(input);
   }
   try {
-    readDer(der); // one well-formed DER element, nothing after it
+    if (!isCertificateList(der)) throw notACrl();
     const crl = new x509.X509Crl(new Uint8Array(der));
     // Touch what the checks read so that malformed parts fail here.
     const touch = [crl.issuer, crl.thisUpdate, crl.signature, crl.signatureAlgorithm];
@@ -234,6 +234,100 @@ export function parseCrl(input: string | Uint8Array, url?: string, field = "cert
   } catch (e) {
     if (e instanceof AppError) throw e;
     throw notACrl();
+  }
+}
+
+const CRL_EXTENSION_VALUE_TAGS: Record<string, number> = {
+  "2.5.29.20": 0x02, // cRLNumber
+  "2.5.29.27": 0x02, // deltaCRLIndicator
+  "2.5.29.21": 0x0a, // reasonCode
+  "2.5.29.24": 0x18, // invalidityDate
+  "2.5.29.35": 0x30, // authorityKeyIdentifier
+  "2.5.29.28": 0x30, // issuingDistributionPoint
+  "2.5.29.29": 0x30, // certificateIssuer
+  "2.5.29.46": 0x30, // freshestCRL
+  "2.5.29.18": 0x30, // issuerAltName
+};
+
+/**
+ * The bytes are one DER CertificateList laid out as RFC 5280 5.1 has it — nothing missing,
+ * extra or out of place, times of the right form, and the extensions OpenSSL decodes when
+ * it loads a CRL well-formed. @peculiar/x509 reads past such defects; OpenSSL refuses them,
+ * and a CRL the relying parties cannot load is no CRL.
+ */
+function isCertificateList(der: Buffer): boolean {
+  const is = (el: DerElement | undefined, tag: number): el is DerElement => el !== undefined && el.tag === tag;
+  // An INTEGER in as few octets as it takes (no leading 00 or FF padding), as DER and OpenSSL demand.
+  const isInteger = (el: DerElement | undefined): el is DerElement => {
+    if (!is(el, 0x02) && !is(el, 0x0a)) return false;
+    const c = el.content;
+    return c.length > 0 && !(c.length > 1 && ((c[0] === 0x00 && (c[1] & 0x80) === 0) || (c[0] === 0xff && (c[1] & 0x80) !== 0)));
+  };
+  const isTime = (el: DerElement | undefined): el is DerElement =>
+    el !== undefined && ((el.tag === 0x17 && /^\d{12}Z$/.test(el.content.toString("latin1"))) || (el.tag === 0x18 && /^\d{14}Z$/.test(el.content.toString("latin1"))));
+  const extensionsOk = (list: DerElement): boolean =>
+    is(list, 0x30) &&
+    derChildren(list).every((ext) => {
+      if (!is(ext, 0x30)) return false;
+      const parts = derChildren(ext);
+      const [oid, second, third, ...more] = parts;
+      if (!is(oid, 0x06) || more.length) return false;
+      const dotted = derOid(oid);
+      const critical = is(second, 0x01) && second.content.length === 1 ? second : undefined;
+      const value = critical ? third : second;
+      if (!is(value, 0x04) || (critical === undefined && third !== undefined)) return false;
+      const expected = CRL_EXTENSION_VALUE_TAGS[dotted];
+      if (expected === undefined) return true;
+      const inner = readDer(value.content);
+      if (inner.tag !== expected) return false;
+      if (expected === 0x30) derChildren(inner); // throws when its elements are malformed
+      return (expected !== 0x02 && expected !== 0x0a) || isInteger(inner);
+    });
+  const nameOk = (name: DerElement): boolean =>
+    is(name, 0x30) &&
+    derChildren(name).every((rdn) => {
+      if (!is(rdn, 0x31)) return false;
+      const avas = derChildren(rdn);
+      return (
+        avas.length > 0 &&
+        avas.every((ava) => {
+          if (!is(ava, 0x30)) return false;
+          const parts = derChildren(ava);
+          derOid(parts[0]); // throws unless it is an OBJECT IDENTIFIER
+          return parts.length === 2;
+        })
+      );
+    });
+  try {
+    const top = readDer(der);
+    if (!is(top, 0x30)) return false;
+    const [tbs, alg, sig, ...rest] = derChildren(top);
+    if (!is(tbs, 0x30) || !is(alg, 0x30) || !is(sig, 0x03) || rest.length || sig.content[0] !== 0) return false;
+    const f = derChildren(tbs);
+    let i = 0;
+    if (is(f[i], 0x02)) {
+      if (!f[i].content.equals(Buffer.from([1]))) return false;
+      i++;
+    }
+    if (!is(f[i], 0x30) || !f[i].bytes.equals(alg.bytes)) return false;
+    i++;
+    if (!nameOk(f[i++]) || !isTime(f[i++])) return false;
+    if (isTime(f[i])) i++;
+    if (is(f[i], 0x30)) {
+      const entriesOk = derChildren(f[i++]).every((entry) => {
+        if (!is(entry, 0x30)) return false;
+        const [serial, date, exts, ...more] = derChildren(entry);
+        return is(serial, 0x02) && isInteger(serial) && isTime(date) && !more.length && (exts === undefined || extensionsOk(exts));
+      });
+      if (!entriesOk) return false;
+    }
+    if (is(f[i], 0xa0)) {
+      const inner = derChildren(f[i++]);
+      if (inner.length !== 1 || !extensionsOk(inner[0])) return false;
+    }
+    return i === f.length;
+  } catch {
+    return false;
   }
 }
 

@@ -8,7 +8,7 @@
  * are within their validity, it is not revoked by that CA's stored CRL, and it names the
  * device as CN=d:<type>:<id> or SAN email:d:<type>:<id>.
  */
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey, X509Certificate as NodeX509Certificate } from "node:crypto";
 import { getDb } from "../db/index.ts";
 import { AppError } from "../errors/app-error.ts";
 import { toBuffer } from "../pki/bytes.ts";
@@ -96,6 +96,8 @@ export async function checkDeviceCertificate(input: DeviceCheckInput, opts: { no
   // Validity of the device certificate itself.
   reasons.push(...validityProblems(leaf, now, "The certificate"));
   reasons.push(...clientUsageProblems(leaf));
+  reasons.push(...publicKeyProblems(leaf));
+  reasons.push(...criticalExtensionProblems(leaf, "The certificate"));
 
   const anchors = await loadAnchors();
   const leafCandidate = { cert: leaf, sha256: sha256(leaf) };
@@ -131,7 +133,8 @@ export async function checkDeviceCertificate(input: DeviceCheckInput, opts: { no
 // ---------------------------------------------------------------------------------
 // Input.
 
-const CERT_BLOCK = /-----BEGIN CERTIFICATE-----\r?\n?[\s\S]*?-----END CERTIFICATE-----/g;
+// Linear: a block ends before the next BEGIN line (see lib/pki/pem.ts).
+const CERT_BLOCK = /-----BEGIN CERTIFICATE-----\r?\n?(?:(?!-----BEGIN )[\s\S])*?-----END CERTIFICATE-----/g;
 
 /** The certificates of one input: PEM (any number of CERTIFICATE blocks), DER bytes or base64 DER. */
 function readCertificates(input: unknown, field: string): x509.X509Certificate[] {
@@ -277,10 +280,17 @@ function pathProblems(path: Path, now: Date): string[] {
     const name = `The intermediate CA certificate "${clip(c.cert.subject)}"`;
     problems.push(...validityProblems(c.cert, now, name));
     problems.push(...issuerProblems(c.cert, name, i));
+    problems.push(...criticalExtensionProblems(c.cert, name));
   }
   const anchorName = `The registered CA certificate "${clip(path.anchor.subject)}"`;
   problems.push(...validityProblems(path.anchor.cert, now, anchorName));
   problems.push(...issuerProblems(path.anchor.cert, anchorName, intermediates.length));
+  problems.push(...criticalExtensionProblems(path.anchor.cert, anchorName));
+  const links = [...path.certs.map((c) => c.cert), path.anchor.cert];
+  for (let i = 0; i + 1 < links.length; i++) {
+    const problem = opensslLinkProblem(links[i], links[i + 1], i === 0 ? "The certificate" : `The intermediate CA certificate "${clip(links[i].subject)}"`);
+    if (problem) problems.push(problem);
+  }
 
   // The anchor's CRL speaks for the certificates it issued: the last one on the path.
   const crl = path.anchor.crl;
@@ -302,6 +312,22 @@ function pathProblems(path: Path, now: Date): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * OpenSSL's judgement of one link (what brokers apply): the issuer's name and key
+ * identifier match and both certificates' extensions decode. A missing keyCertSign is
+ * reported by issuerProblems already.
+ */
+function opensslLinkProblem(child: x509.X509Certificate, issuer: x509.X509Certificate, who: string): string | null {
+  try {
+    if (new NodeX509Certificate(toBuffer(child.rawData)).checkIssued(new NodeX509Certificate(toBuffer(issuer.rawData)))) return null;
+    const ku = issuer.getExtension(x509.KeyUsagesExtension);
+    if (ku && (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0) return null;
+  } catch {
+    // An extension that does not decode: reported below.
+  }
+  return `${who} would be refused by OpenSSL-based brokers: its issuer name or authority key identifier does not match "${clip(issuer.subject)}", or one of its extensions cannot be decoded`;
 }
 
 function validityProblems(cert: x509.X509Certificate, now: Date, name: string): string[] {
@@ -327,6 +353,39 @@ function issuerProblems(cert: x509.X509Certificate, name: string, below: number)
   }
   if (ku && (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0) problems.push(`${name} may not sign certificates (its key usage lacks keyCertSign)`);
   return problems;
+}
+
+// The critical extensions OpenSSL's verifier understands (X509_supported_extension).
+const UNDERSTOOD_CRITICAL = new Set([
+  "2.5.29.15", // keyUsage
+  "2.5.29.17", // subjectAltName
+  "2.5.29.19", // basicConstraints
+  "2.5.29.30", // nameConstraints
+  "2.5.29.32", // certificatePolicies
+  "2.5.29.33", // policyMappings
+  "2.5.29.36", // policyConstraints
+  "2.5.29.37", // extKeyUsage
+  "2.5.29.54", // inhibitAnyPolicy
+  "1.3.6.1.5.5.7.1.14", // proxyCertInfo
+  "1.3.6.1.5.5.7.1.7", // sbgp-ipAddrBlock
+  "1.3.6.1.5.5.7.1.8", // sbgp-autonomousSysNum
+  "2.16.840.1.113730.1.1", // netscape-cert-type
+]);
+
+/** RFC 5280 4.2: a certificate with a critical extension the verifier does not understand is refused. */
+function criticalExtensionProblems(cert: x509.X509Certificate, name: string): string[] {
+  const unknown = cert.extensions.filter((e) => e.critical && !UNDERSTOOD_CRITICAL.has(e.type)).map((e) => e.type);
+  return unknown.length ? [`${name} has a critical extension that brokers do not understand (${unknown.slice(0, 3).join(", ")}), so they refuse it`] : [];
+}
+
+/** A certificate whose public key does not decode proves nothing, whoever signed it. */
+function publicKeyProblems(cert: x509.X509Certificate): string[] {
+  try {
+    createPublicKey({ key: toBuffer(cert.publicKey.rawData), format: "der", type: "spki" });
+    return [];
+  } catch {
+    return ["The certificate's public key cannot be read, so the device cannot prove it holds the private key"];
+  }
 }
 
 /** What a TLS server checking a client certificate (OpenSSL's sslclient purpose) refuses. */

@@ -17,7 +17,8 @@ import {
   setDefaultMessagingCertificate,
 } from "./messaging-certificates.ts";
 
-const scratch = useIsolatedDataDir("messaging", { PORTCULLIS_PUBLIC_URL: "https://pki.example.com:8443/portal" });
+// Reads the SQLite file to prove keys are not stored in plaintext.
+const scratch = useIsolatedDataDir("messaging", { PORTCULLIS_PUBLIC_URL: "https://pki.example.com:8443/portal", DATABASE_URL: undefined });
 const PASS = "correct horse battery staple";
 let n = 0;
 

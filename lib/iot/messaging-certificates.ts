@@ -25,6 +25,7 @@ import { randomSerialHex } from "../pki/serial.ts";
 import { subjectToName, type SubjectInput } from "../pki/names.ts";
 import { EKU_OIDS } from "../pki/profiles.ts";
 import { x509 } from "../pki/setup.ts";
+import { recordAudit } from "../audit/audit-log.ts";
 import { createCsr, parseSanList } from "../client/create-csr.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -499,6 +500,7 @@ export async function addMessagingCertificate(input: AddMessagingCertificateInpu
     },
     omit: { privateKeyEnc: true },
   });
+  await recordAudit({ action: "iot.messaging.upload", actor: ctx.actor ?? "system", target: `messaging:${row.id}`, details: { subject: row.subject, sha256: row.sha256Fingerprint }, at: now });
   return toView(row);
 }
 
@@ -559,6 +561,7 @@ export async function generateMessagingCsr(input: GenerateMessagingCsrInput, ctx
     },
     select: { id: true },
   });
+  await recordAudit({ action: "iot.messaging.csr", actor: ctx.actor ?? "system", target: `messaging:${id}`, details: { subject: created.csr.subject } });
   return { id, csr: created.csrPem };
 }
 
@@ -618,6 +621,7 @@ export async function attachSignedCertificate(id: string, input: { certificate?:
     },
   });
   if (updated.count === 0) throw new AppError("conflict", "A certificate was attached to this CSR a moment ago", { field: "certificate" });
+  await recordAudit({ action: "iot.messaging.attach", actor: ctx.actor ?? "system", target: `messaging:${id}`, details: { subject: row.subject } });
   return getMessagingCertificate(id);
 }
 
@@ -628,7 +632,7 @@ export async function attachSignedCertificate(id: string, input: { certificate?:
  * Makes a certificate the default (in one transaction: the old default loses the slot,
  * the new one takes it). CSRs and expired certificates cannot be the default.
  */
-export async function setDefaultMessagingCertificate(id: string, ctx: { now?: Date } = {}): Promise<MessagingCertificateView> {
+export async function setDefaultMessagingCertificate(id: string, ctx: { now?: Date; actor?: string | null } = {}): Promise<MessagingCertificateView> {
   const db = await getDb();
   const row = typeof id === "string" && id !== "" ? await db.messagingCertificate.findUnique({ where: { id }, omit: { privateKeyEnc: true } }) : null;
   if (!row) throw new AppError("not_found", "No messaging server certificate or CSR has this id", { field: "id" });
@@ -653,6 +657,7 @@ export async function setDefaultMessagingCertificate(id: string, ctx: { now?: Da
       if (!isUniqueViolation(e) || attempt >= 3) throw e;
     }
   }
+  await recordAudit({ action: "iot.messaging.set_default", actor: ctx.actor ?? "system", target: `messaging:${id}`, details: { subject: row.subject } });
   return getMessagingCertificate(id);
 }
 
@@ -665,16 +670,18 @@ export interface ExportedMessagingCertificate {
 }
 
 /** The default certificate and its key, for a broker's configuration (administrators only). */
-export async function exportDefaultMessagingCertificate(): Promise<ExportedMessagingCertificate> {
+export async function exportDefaultMessagingCertificate(ctx: { actor?: string | null } = {}): Promise<ExportedMessagingCertificate> {
   await ensureDefaultMessagingCertificate();
   const db = await getDb();
   const row = await db.messagingCertificate.findUnique({ where: { defaultSlot: DEFAULT_SLOT } });
   if (!row || !row.certificatePem) throw new AppError("not_found", "There is no default messaging server certificate");
-  return { id: row.id, certificate: row.certificatePem, privateKey: unencryptedPkcs8Pem(openKey(row)) };
+  const privateKey = unencryptedPkcs8Pem(openKey(row));
+  await recordAudit({ action: "iot.messaging.export_key", actor: ctx.actor ?? "system", target: `messaging:${row.id}`, details: { subject: row.subject } });
+  return { id: row.id, certificate: row.certificatePem, privateKey };
 }
 
 /** Deletes a certificate or CSR (and its key). The default cannot be deleted. */
-export async function deleteMessagingCertificate(id: string): Promise<{ id: string; deleted: true }> {
+export async function deleteMessagingCertificate(id: string, ctx: { actor?: string | null } = {}): Promise<{ id: string; deleted: true }> {
   const db = await getDb();
   const row = typeof id === "string" && id !== "" ? await db.messagingCertificate.findUnique({ where: { id }, select: { id: true, defaultSlot: true } }) : null;
   if (!row) throw new AppError("not_found", "No messaging server certificate or CSR has this id");
@@ -686,6 +693,7 @@ export async function deleteMessagingCertificate(id: string): Promise<{ id: stri
     if (await db.messagingCertificate.count({ where: { id } })) throw defaultRefused();
     throw new AppError("not_found", "No messaging server certificate or CSR has this id");
   }
+  await recordAudit({ action: "iot.messaging.delete", actor: ctx.actor ?? "system", target: `messaging:${id}` });
   return { id, deleted: true };
 }
 

@@ -1,3 +1,4 @@
+import { X509Certificate as NodeX509Certificate } from "node:crypto";
 import { AppError } from "../errors/app-error.ts";
 import { toBuffer } from "./bytes.ts";
 import { fingerprints } from "./fingerprint.ts";
@@ -87,8 +88,11 @@ export function parseCertificate(input: string | Uint8Array, field = "certificat
   } else {
     der = toBuffer(input as Uint8Array);
   }
-  if (!isSingleDerSequence(der)) throw notACertificate();
+  if (!isSingleDerSequence(der) || !tbsLayoutOk(der)) throw notACertificate();
   try {
+    // OpenSSL's reader as well: @peculiar/x509 overlooks malformed parts (extra elements in
+    // a name, say) that would make the certificate unusable to OpenSSL-based relying parties.
+    new NodeX509Certificate(der);
     const cert = new x509.X509Certificate(new Uint8Array(der));
     // Parsing is lazy in places; touch what every caller reads so errors surface here.
     const touch = [cert.subject, cert.issuer, cert.notBefore, cert.notAfter, cert.serialNumber, cert.publicKey, cert.extensions];
@@ -123,6 +127,56 @@ function isSingleDerSequence(der: Buffer): boolean {
   return header + length === der.length;
 }
 
+/** The TLV at `at`: where its content starts and where it ends; null when it overruns `end`. */
+function element(der: Buffer, at: number, end: number): { content: number; end: number } | null {
+  if (at + 2 > end) return null;
+  const first = der[at + 1];
+  let length = first;
+  let header = 2;
+  if (first >= 0x80) {
+    const n = first & 0x7f;
+    if (n === 0 || n > 4 || at + 2 + n > end) return null;
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + der[at + 2 + i];
+    header = 2 + n;
+  }
+  return at + header + length > end ? null : { content: at + header, end: at + header + length };
+}
+
+/** A UTCTime or GeneralizedTime as RFC 5280 4.1.2.5 writes it (seconds, "Z"), of a real date. */
+function wellFormedTime(der: Buffer, at: number, el: { content: number; end: number }): boolean {
+  const text = der.subarray(el.content, el.end).toString("latin1");
+  const m = der[at] === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text) : der[at] === 0x18 ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text) : null;
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number);
+  const fullYear = der[at] === 0x17 ? (year < 50 ? 2000 + year : 1900 + year) : year;
+  const d = new Date(Date.UTC(fullYear, month - 1, day, hour, minute, second));
+  return d.getUTCFullYear() === fullYear && d.getUTCMonth() === month - 1 && d.getUTCDate() === day && d.getUTCHours() === hour && d.getUTCMinutes() === minute && d.getUTCSeconds() === second;
+}
+
+/**
+ * What OpenSSL insists on and @peculiar/x509 reads past: the signature algorithm inside
+ * tbsCertificate is the one outside it (RFC 5280 4.1.1.2), and the validity times are
+ * well-formed dates (an unreadable time would pass every validity check).
+ */
+function tbsLayoutOk(der: Buffer): boolean {
+  const cert = element(der, 0, der.length);
+  const tbs = cert && element(der, cert.content, cert.end);
+  const outer = tbs && element(der, tbs.end, cert.end);
+  if (!tbs || !outer) return false;
+  let at = tbs.content;
+  if (der[at] === 0xa0) at = element(der, at, tbs.end)?.end ?? tbs.end; // version
+  const serial = element(der, at, tbs.end);
+  const inner = serial && element(der, serial.end, tbs.end);
+  if (!inner || !der.subarray(serial.end, inner.end).equals(der.subarray(tbs.end, outer.end))) return false;
+  const issuer = element(der, inner.end, tbs.end);
+  const validity = issuer && element(der, issuer.end, tbs.end);
+  if (!validity || der[issuer.end] !== 0x30) return false;
+  const notBefore = element(der, validity.content, validity.end);
+  const notAfter = notBefore && element(der, notBefore.end, validity.end);
+  return !!notAfter && notAfter.end === validity.end && wellFormedTime(der, validity.content, notBefore) && wellFormedTime(der, notBefore.end, notAfter);
+}
+
 /** True when basicConstraints is present with cA TRUE. */
 export function isCaCertificate(cert: x509.X509Certificate): boolean {
   const bc = cert.getExtension(x509.BasicConstraintsExtension);
@@ -142,6 +196,11 @@ export interface CertificateDescription {
   keyLabel: string;
 }
 
+/** `s` with each lone surrogate (a BMPString can hold one) replaced by U+FFFD: storable, printable text. */
+function wellFormed(s: string): string {
+  return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+}
+
 /** The facts about a certificate that pages, e-mails and the API show. */
 export function describeCertificate(cert: x509.X509Certificate): CertificateDescription {
   const { sha1, sha256 } = fingerprints(cert.rawData);
@@ -152,8 +211,8 @@ export function describeCertificate(cert: x509.X509Certificate): CertificateDesc
     keyLabel = "Unknown key type";
   }
   return {
-    subject: cert.subject,
-    issuer: cert.issuer,
+    subject: wellFormed(cert.subject),
+    issuer: wellFormed(cert.issuer),
     serial: cert.serialNumber.toUpperCase(),
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,

@@ -3,7 +3,9 @@
  * with the CRL number and authority key identifier extensions, one entry per revoked
  * certificate with its revocation date and reason.
  */
-import type { KeyObject } from "node:crypto";
+import { sign, type KeyObject } from "node:crypto";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { CertificateList } from "@peculiar/asn1-x509";
 import { Integer } from "asn1js";
 import { AppError } from "../errors/app-error.ts";
 import { toBuffer } from "./bytes.ts";
@@ -97,11 +99,43 @@ export async function createCrl(opts: CreateCrlOptions): Promise<SignedCrl> {
       reason: REASON_CODES[r.reason],
     })),
   });
-  if (!(await crl.verify({ publicKey: ca.certificate.publicKey }))) {
+  const der = withoutEmptyEntryExtensions(toBuffer(crl.rawData), ca.privateKey);
+  if (!(await new x509.X509Crl(new Uint8Array(der)).verify({ publicKey: ca.certificate.publicKey }))) {
     throw new AppError("internal_error", "The new CRL's signature does not verify with the CA certificate");
   }
-  const der = toBuffer(crl.rawData);
   return { der, pem: derToPem(der, "X509 CRL") };
 }
 
 
+
+/** Digest of each signature algorithm the CRL generator writes (RSA PKCS#1 v1.5, ECDSA, Ed25519). */
+const SIGNATURE_DIGESTS: Record<string, string | null> = {
+  "1.2.840.113549.1.1.11": "sha256",
+  "1.2.840.113549.1.1.12": "sha384",
+  "1.2.840.113549.1.1.13": "sha512",
+  "1.2.840.10045.4.3.2": "sha256",
+  "1.2.840.10045.4.3.3": "sha384",
+  "1.2.840.10045.4.3.4": "sha512",
+  "1.3.101.112": null,
+};
+
+/**
+ * The generator gives an entry without a reason code an empty crlEntryExtensions list,
+ * which RFC 5280 (5.1.2.6) does not allow: the field must then be absent. Drops such
+ * empty lists and signs the CRL again with the same algorithm; a CRL without entries is
+ * returned as it is.
+ */
+function withoutEmptyEntryExtensions(der: Buffer, privateKey: KeyObject): Buffer {
+  const list = AsnConvert.parse(der, CertificateList);
+  const entries = list.tbsCertList.revokedCertificates ?? [];
+  // The parser reads an empty list as absent, so serializing the parsed CRL leaves it out.
+  if (entries.length === 0) return der;
+  for (const e of entries) if (e.crlEntryExtensions?.length === 0) e.crlEntryExtensions = undefined;
+  const tbs = Buffer.from(AsnConvert.serialize(list.tbsCertList));
+  const oid = list.signatureAlgorithm.algorithm;
+  if (!(oid in SIGNATURE_DIGESTS)) throw new AppError("internal_error", `Unexpected CRL signature algorithm ${oid}`);
+  const digest = SIGNATURE_DIGESTS[oid]!;
+  const signature = sign(digest, tbs, privateKey.asymmetricKeyType === "ec" ? { key: privateKey, dsaEncoding: "der" } : privateKey);
+  list.signature = new Uint8Array(signature).buffer;
+  return Buffer.from(AsnConvert.serialize(list));
+}

@@ -117,7 +117,7 @@ export function derChildren(el: DerElement): DerElement[] {
   return out;
 }
 
-const TAG = { BOOLEAN: 0x01, INTEGER: 0x02, BIT_STRING: 0x03, OCTET_STRING: 0x04, OID: 0x06, SEQUENCE: 0x30, SET: 0x31 } as const;
+const TAG = { BOOLEAN: 0x01, INTEGER: 0x02, BIT_STRING: 0x03, OCTET_STRING: 0x04, NULL: 0x05, OID: 0x06, SEQUENCE: 0x30, SET: 0x31 } as const;
 
 function expectTag(el: DerElement | undefined, tag: number): DerElement {
   if (!el || el.tag !== tag) throw new DerError(`expected tag ${tag}`);
@@ -228,6 +228,7 @@ const OID_CN = "2.5.4.3";
 const OID_C = "2.5.4.6";
 const OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
 const OID_SAN = "2.5.29.17";
+const OID_RSASSA_PSS = "1.2.840.113549.1.1.10";
 
 // ---------------------------------------------------------------------------------
 // Host names, addresses, e-mail, URIs.
@@ -390,7 +391,12 @@ export async function parseCsr(input: string | Uint8Array, field = "csr"): Promi
     expectTag(cri, TAG.SEQUENCE);
     expectTag(sig, TAG.BIT_STRING);
     if (rest.length > 0) throw new DerError("extra fields");
-    signatureOid = derOid(derChildren(expectTag(sigAlg, TAG.SEQUENCE))[0]);
+    const [algOid, algParams, ...algMore] = derChildren(expectTag(sigAlg, TAG.SEQUENCE));
+    signatureOid = derOid(algOid);
+    // Parameters are absent or NULL (RSASSA-PSS has its own); OpenSSL refuses anything else.
+    if (algMore.length > 0 || (algParams && signatureOid !== OID_RSASSA_PSS && (algParams.tag !== TAG.NULL || algParams.content.length !== 0))) {
+      throw new DerError("bad signature algorithm parameters");
+    }
     const [version, subject, spki, attributes, ...more] = derChildren(cri);
     expectTag(version, TAG.INTEGER);
     if (version.content.length !== 1 || version.content[0] !== 0) throw new DerError("unknown version");

@@ -46,6 +46,16 @@ const REQUESTS = {
   laptop: ["p256", "/CN=My Laptop", []],
   inter: ["p384", "/O=Acme/CN=Acme Issuing CA", ["-addext", "basicConstraints=critical,CA:TRUE,pathlen:5"]],
   code: ["ed", "/O=Acme/CN=Acme Code Signing", []],
+  crdbNode: ["p256", "/O=Cockroach/CN=node", ["-addext", "subjectAltName=DNS:db1.example.com,DNS:localhost,IP:127.0.0.1,IP:::1"]],
+  crdbNodeRsa: ["rsa", "/CN=node", ["-addext", "subjectAltName=DNS:db2.example.com"]],
+  crdbNodeNoSan: ["p256", "/CN=node", []],
+  crdbNodeEmailOnly: ["p256", "/CN=node", ["-addext", "subjectAltName=email:ops@example.com"]],
+  crdbClient: ["p256b", "/O=Cockroach/CN=maxroach", []],
+  crdbRoot: ["ed", "/CN=root", []],
+  crdbBadUser: ["p256b", "/CN=Max Roach", []],
+  crdbUpper: ["p256b", "/CN=MaxRoach", []],
+  crdbLong: ["p256b", `/CN=u${"x".repeat(63)}`, []],
+  crdbNodeAsClient: ["p256b", "/CN=node", []],
 } as const satisfies Record<string, readonly [KeyName, string, readonly string[]]>;
 type RequestName = keyof typeof REQUESTS;
 const csrs = {} as Record<RequestName, { parsed: ParsedCsr; file: string }>;
@@ -175,6 +185,46 @@ const CASES: Case[] = [
     san: null,
   },
   {
+    request: "crdbNode",
+    usage: "cockroach-node",
+    pass: ["sslserver", "sslclient"],
+    fail: [],
+    basic: "CA:FALSE",
+    keyUsage: "Digital Signature",
+    eku: "TLS Web Server Authentication, TLS Web Client Authentication",
+    san: "DNS:db1.example.com, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1",
+  },
+  {
+    request: "crdbNodeRsa",
+    usage: "cockroach-node",
+    pass: ["sslserver", "sslclient"],
+    fail: [],
+    basic: "CA:FALSE",
+    keyUsage: "Digital Signature, Key Encipherment",
+    eku: "TLS Web Server Authentication, TLS Web Client Authentication",
+    san: "DNS:db2.example.com",
+  },
+  {
+    request: "crdbClient",
+    usage: "cockroach-client",
+    pass: ["sslclient"],
+    fail: ["sslserver"],
+    basic: "CA:FALSE",
+    keyUsage: "Digital Signature",
+    eku: "TLS Web Client Authentication",
+    san: null,
+  },
+  {
+    request: "crdbRoot",
+    usage: "cockroach-client",
+    pass: ["sslclient"],
+    fail: ["sslserver"],
+    basic: "CA:FALSE",
+    keyUsage: "Digital Signature",
+    eku: "TLS Web Client Authentication",
+    san: null,
+  },
+  {
     request: "inter",
     usage: "intermediate-ca",
     pass: ["any"],
@@ -293,6 +343,36 @@ describe("issueCertificate: profiles, judged by OpenSSL", () => {
     expect(e.code).toBe("validation_failed");
     expect(e.field).toBe("usage");
     expect(e.message).toMatch(/CN=d:<type>:<id> or the SAN email:d:<type>:<id>/);
+  });
+
+  it("CockroachDB: a node certificate needs CN=node and DNS/IP SANs from the request; a client certificate a SQL user name", async () => {
+    // The node's names are the request's, never its CN ("node" is a host name, but not the node's).
+    const node = await issue("crdbNode", "cockroach-node");
+    expect(node.text).toMatch(/Subject: O = Cockroach, CN = node\n/);
+    const v = openssl(["verify", "-x509_strict", "-CAfile", cas["ecdsa-p256"].file, "-purpose", "sslserver", "-verify_hostname", "db1.example.com", node.file]);
+    expect(v.status, v.stderr).toBe(0);
+
+    const refusals: [RequestName, Usage, RegExp][] = [
+      ["crdbNodeNoSan", "cockroach-node", /^A CockroachDB node certificate needs the host names or IP addresses it serves as DNS or IP subject alternative names in the request; this request has none$/],
+      ["crdbNodeEmailOnly", "cockroach-node", /DNS or IP subject alternative names/],
+      ["crdbClient", "cockroach-node", /^A CockroachDB node certificate needs the common name "node"; this request's common name is "maxroach"$/],
+      ["server", "cockroach-node", /common name "node"; this request's common name is "host\.example\.com"/],
+      ["crdbBadUser", "cockroach-client", /SQL user name as its common name \(lowercase letters, digits and "_", starting with a letter or "_", at most 63 characters\); "Max Roach" is not one/],
+      ["crdbUpper", "cockroach-client", /"MaxRoach" is not one/],
+      ["crdbLong", "cockroach-client", /is not one/],
+      ["crdbNodeAsClient", "cockroach-client", /^The common name "node" is the CockroachDB node identity/],
+    ];
+    for (const [request, usage, message] of refusals) {
+      const e = await appError(() => issue(request, usage));
+      expect(e.code, request).toBe("validation_failed");
+      expect(e.field, request).toBe("usage");
+      expect(e.message, request).toMatch(message);
+    }
+    // A 63-character user name is the longest accepted.
+    const longest = tmp.path("crdb-63.csr");
+    opensslOk(["req", "-new", "-key", keyFiles.p256b, "-subj", `/CN=u${"x".repeat(62)}`, "-config", cnf, "-out", longest]);
+    const ok = await issueCertificate({ csr: await parseCsr(readFileSync(longest, "utf8")), usage: "cockroach-client", ca: cas["ecdsa-p256"], validityDays: 1 });
+    expect(ok.certificate.subject).toBe(`CN=u${"x".repeat(62)}`);
   });
 
   it("an issued intermediate CA issues leaves that verify through it, but no further CAs", async () => {

@@ -6,7 +6,7 @@ import { derChildren, formatIpAddress, isDnsName, parseIpAddress, readDer, sanEx
 import { fingerprints } from "./fingerprint.ts";
 import { importSigningKey, keyMatchesCertificate } from "./keys.ts";
 import { derToPem } from "./pem.ts";
-import { EKU_OIDS, findDeviceIdentity, isUsage, profileFor, type KeyUsageName, type Usage } from "./profiles.ts";
+import { EKU_OIDS, findDeviceIdentity, isUsage, profileFor, usageLabel, type KeyUsageName, type Usage } from "./profiles.ts";
 import { randomSerialHex } from "./serial.ts";
 import { x509 } from "./setup.ts";
 
@@ -67,8 +67,9 @@ export interface IssuedCertificate {
  * authorityInfoAccess (OCSP, caIssuers) URLs, non-critical. Requested extensions other than SANs are ignored.
  *
  * Refuses: a TLS server request without a host name (usage "tls": a DNS/IP SAN, or a
- * CN that is one, which is then added as a SAN), an IoT request without a device
- * identity, a CA certificate that is not a CA, not yet or no longer valid, or whose
+ * CN that is one, which is then added as a SAN; "cockroach-node": DNS/IP SANs in the
+ * request), a common name the usage does not allow (CockroachDB: "node", or a SQL user
+ * name), an IoT request without a device identity, a CA certificate that is not a CA, not yet or no longer valid, or whose
  * path length forbids the usage, and a CA key that is not the certificate's.
  */
 export async function issueCertificate(opts: IssueOptions): Promise<IssuedCertificate> {
@@ -87,6 +88,8 @@ export async function issueCertificate(opts: IssueOptions): Promise<IssuedCertif
     throw new AppError("validation_failed", "The request's public key is the CA's own key", { field: "csr" });
   }
 
+  const cnProblem = profile.commonNameProblem?.(csr.commonName);
+  if (cnProblem) throw new AppError("validation_failed", cnProblem, { field: "usage" });
   const sans = sansFor(csr, usage);
   if (profile.requiresDeviceIdentity && !findDeviceIdentity({ commonName: csr.commonName, sans })) {
     throw new AppError(
@@ -198,7 +201,15 @@ function checkCa(ca: IssuingCa, usage: Usage, now: number): void {
  */
 function sansFor(csr: ParsedCsr, usage: Usage): San[] {
   const sans = [...csr.sans];
-  if (!profileFor(usage).requiresServerName || sans.some((s) => s.type === "dns" || s.type === "ip")) return sans;
+  const profile = profileFor(usage);
+  if (!profile.requiresServerName || sans.some((s) => s.type === "dns" || s.type === "ip")) return sans;
+  if (!profile.commonNameAsServerName) {
+    throw new AppError(
+      "validation_failed",
+      `A ${usageLabel(usage)} certificate needs the host names or IP addresses it serves as DNS or IP subject alternative names in the request; this request has none`,
+      { field: "usage" },
+    );
+  }
   const cn = csr.commonName;
   const ip = cn === null ? null : parseIpAddress(cn);
   if (ip) return [{ type: "ip", value: formatIpAddress(ip) }, ...sans];

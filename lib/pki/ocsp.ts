@@ -92,6 +92,11 @@ function parseStrict(buf: Buffer): ParsedOcspRequest {
       const parts = derChildren(ext);
       if (derOid(parts[0]) === OID_OCSP_NONCE) {
         if (ext.bytes.length > MAX_NONCE_EXTENSION_BYTES) malformed("nonce too long");
+        // Echoed byte for byte: it must be an Extension OpenSSL reads back.
+        const [, second, third, ...more] = parts;
+        const critical = second?.tag === 0x01 && second.content.length === 1;
+        const value = critical ? third : second;
+        if (ext.tag !== 0x30 || value?.tag !== 0x04 || more.length || (critical && third === undefined) || (!critical && third !== undefined)) malformed("bad nonce extension");
         nonceExtension = Buffer.from(ext.bytes);
       }
     }
@@ -115,12 +120,14 @@ function parseCertId(el: DerElement): OcspCertId {
     malformed("bad CertID");
   }
   const [oid, params, ...extra] = derChildren(alg);
-  if (extra.length || (params && params.tag !== 0x05)) malformed("bad hashAlgorithm");
+  // The CertID is echoed byte for byte: what OpenSSL would not read back must not pass.
+  if (extra.length || (params && (params.tag !== 0x05 || params.content.length !== 0))) malformed("bad hashAlgorithm");
   const hashAlgorithm = HASH_OIDS[derOid(oid)];
   if (!hashAlgorithm) malformed("unsupported hash algorithm");
   const len = hashAlgorithm === "sha1" ? 20 : 32;
   if (nameHash.content.length !== len || keyHash.content.length !== len) malformed("hash of the wrong length");
   if (serial.content.length === 0 || serial.content.length > 21 || serial.content[0] & 0x80) malformed("bad serial number");
+  if (serial.content.length > 1 && serial.content[0] === 0 && !(serial.content[1] & 0x80)) malformed("serial number not minimally encoded");
   const hex = serial.content.toString("hex").replace(/^(00)+/, "").toUpperCase() || "00";
   return { hashAlgorithm, issuerNameHash: Buffer.from(nameHash.content), issuerKeyHash: Buffer.from(keyHash.content), serial: hex, raw: Buffer.from(el.bytes) };
 }

@@ -1,8 +1,10 @@
 import { AppError } from "../errors/app-error.ts";
 import { toBuffer } from "./bytes.ts";
 
-// RFC 7468 labels: printable ASCII without "-", spaces allowed inside.
-const BLOCK = /-----BEGIN ([^\r\n-]*)-----\r?\n?([\s\S]*?)-----END \1-----/g;
+// RFC 7468 labels: printable ASCII without "-", spaces allowed inside. A body never holds
+// another BEGIN line: stopping there keeps the scan linear (otherwise every unterminated
+// BEGIN line of a hostile text would rescan the rest of it).
+const BLOCK = /-----BEGIN ([^\r\n-]*)-----\r?\n?((?:(?!-----BEGIN )[\s\S])*?)-----END \1-----/g;
 const BEGIN = /-----BEGIN [^\r\n-]*-----/;
 
 interface PemBlock {

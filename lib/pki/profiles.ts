@@ -6,7 +6,7 @@
  */
 
 /** The API's usage identifiers (DESIGN.md, "Conventions of the API"). */
-export type Usage = "tls" | "intermediate-ca" | "code-signing" | "tls-client" | "iot-device";
+export type Usage = "tls" | "intermediate-ca" | "code-signing" | "tls-client" | "iot-device" | "cockroach-node" | "cockroach-client";
 
 /** Usages in display order, with the labels the portal shows (IRIS's wording first). */
 export const USAGES: readonly { id: Usage; label: string; description: string }[] = Object.freeze([
@@ -34,6 +34,16 @@ export const USAGES: readonly { id: Usage; label: string; description: string }[
     id: "iot-device",
     label: "IoT device",
     description: "Device authentication; the request must carry the identity CN=d:<type>:<id> or the SAN email:d:<type>:<id>.",
+  },
+  {
+    id: "cockroach-node",
+    label: "CockroachDB node",
+    description: "A CockroachDB node (node.crt): the common name must be exactly \"node\" and the request must name the node's host names or IP addresses as subject alternative names.",
+  },
+  {
+    id: "cockroach-client",
+    label: "CockroachDB client",
+    description: "A CockroachDB SQL user (client.<user>.crt): the common name is the user name (lowercase letters, digits and \"_\", starting with a letter or \"_\", at most 63).",
   },
 ]);
 
@@ -67,13 +77,34 @@ export interface UsageProfile {
   keyUsage(keyAlgorithm: string): KeyUsageName[];
   /** extendedKeyUsage (not critical); empty means the extension is left out. */
   extendedKeyUsage: readonly ExtendedKeyUsageName[];
-  /** A TLS server certificate: needs a DNS or IP SAN (the CN is added as one when it is a host name). */
+  /** A TLS server certificate: needs a DNS or IP SAN. */
   requiresServerName: boolean;
+  /** With requiresServerName: a request without DNS/IP SANs gets its CN as one when the CN is a host name or IP address. */
+  commonNameAsServerName: boolean;
+  /** What the subject's common name must be: null when it fits, else the reason it does not (for the refusal). */
+  commonNameProblem?: (commonName: string | null) => string | null;
   /** An IoT device certificate: needs the identity CN=d:<type>:<id> or SAN email:d:<type>:<id>. */
   requiresDeviceIdentity: boolean;
 }
 
 const signatureOnly = (): KeyUsageName[] => ["digitalSignature"];
+const tlsKeyUsage = (alg: string): KeyUsageName[] => (alg === "RSA" ? ["digitalSignature", "keyEncipherment"] : ["digitalSignature"]);
+
+/** The common name of every CockroachDB node certificate. */
+export const COCKROACH_NODE_CN = "node";
+
+/** A CockroachDB SQL user name as Portcullis issues client certificates for it (also safe in the file name client.<user>.crt). */
+export const COCKROACH_USER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Why a common name is not a CockroachDB client user name, or null when it is one. */
+export function cockroachUserProblem(cn: string | null): string | null {
+  if (cn === null || cn === "") return "A CockroachDB client certificate needs the SQL user name as its common name; this request has no common name";
+  if (cn === COCKROACH_NODE_CN) return 'The common name "node" is the CockroachDB node identity: issue it with the CockroachDB node usage, not as a client';
+  if (!COCKROACH_USER.test(cn)) {
+    return `A CockroachDB client certificate needs the SQL user name as its common name (lowercase letters, digits and "_", starting with a letter or "_", at most 63 characters); "${cn.slice(0, 80)}" is not one`;
+  }
+  return null;
+}
 
 /**
  * The profile table of DESIGN.md ("Usages (profiles)"). keyEncipherment is only for
@@ -84,9 +115,10 @@ export const PROFILES: Readonly<Record<Usage, UsageProfile>> = Object.freeze({
   tls: {
     usage: "tls",
     basicConstraints: { ca: false },
-    keyUsage: (alg: string): KeyUsageName[] => (alg === "RSA" ? ["digitalSignature", "keyEncipherment"] : ["digitalSignature"]),
+    keyUsage: tlsKeyUsage,
     extendedKeyUsage: ["serverAuth", "clientAuth"],
     requiresServerName: true,
+    commonNameAsServerName: true,
     requiresDeviceIdentity: false,
   },
   "intermediate-ca": {
@@ -95,6 +127,7 @@ export const PROFILES: Readonly<Record<Usage, UsageProfile>> = Object.freeze({
     keyUsage: (): KeyUsageName[] => ["keyCertSign", "cRLSign"],
     extendedKeyUsage: [],
     requiresServerName: false,
+    commonNameAsServerName: false,
     requiresDeviceIdentity: false,
   },
   "code-signing": {
@@ -103,6 +136,7 @@ export const PROFILES: Readonly<Record<Usage, UsageProfile>> = Object.freeze({
     keyUsage: signatureOnly,
     extendedKeyUsage: ["codeSigning"],
     requiresServerName: false,
+    commonNameAsServerName: false,
     requiresDeviceIdentity: false,
   },
   "tls-client": {
@@ -111,6 +145,7 @@ export const PROFILES: Readonly<Record<Usage, UsageProfile>> = Object.freeze({
     keyUsage: signatureOnly,
     extendedKeyUsage: ["clientAuth"],
     requiresServerName: false,
+    commonNameAsServerName: false,
     requiresDeviceIdentity: false,
   },
   "iot-device": {
@@ -119,7 +154,29 @@ export const PROFILES: Readonly<Record<Usage, UsageProfile>> = Object.freeze({
     keyUsage: signatureOnly,
     extendedKeyUsage: ["clientAuth"],
     requiresServerName: false,
+    commonNameAsServerName: false,
     requiresDeviceIdentity: true,
+  },
+  "cockroach-node": {
+    usage: "cockroach-node",
+    basicConstraints: { ca: false },
+    keyUsage: tlsKeyUsage,
+    extendedKeyUsage: ["serverAuth", "clientAuth"],
+    requiresServerName: true,
+    // "node" is a valid one-label host name, but not the node's address: the SANs must come from the request.
+    commonNameAsServerName: false,
+    requiresDeviceIdentity: false,
+    commonNameProblem: (cn) => (cn === COCKROACH_NODE_CN ? null : `A CockroachDB node certificate needs the common name "node"; this request's common name is ${cn === null ? "missing" : `"${cn}"`}`),
+  },
+  "cockroach-client": {
+    usage: "cockroach-client",
+    basicConstraints: { ca: false },
+    keyUsage: signatureOnly,
+    extendedKeyUsage: ["clientAuth"],
+    requiresServerName: false,
+    commonNameAsServerName: false,
+    requiresDeviceIdentity: false,
+    commonNameProblem: cockroachUserProblem,
   },
 });
 

@@ -8,28 +8,37 @@ import { resetSecretCache } from "../crypto/secret-box.ts";
 import { startTestSmtpServer, type TestSmtpServer } from "../mail/test-smtp-server.ts";
 import { setEnv, type EnvChanges } from "./env.ts";
 import { scratchDir, type ScratchDir } from "./scratch-dir.ts";
+import { createTestDatabase, TEST_POSTGRES_URL } from "./postgres.ts";
 
 /**
  * Registers beforeAll/afterAll hooks that give the test file a data directory of its own,
  * `portcullis-<prefix>-XXXXXX`, where getDb() then creates and migrates a new SQLite
  * database. DATABASE_URL and PORTCULLIS_SECRET are cleared so the developer's shell cannot
  * leak into the test, `env` is applied over that, and the configuration and secret caches
- * and the database connection are reset. Afterwards the database is closed, the
+ * and the database connection are reset. With PORTCULLIS_TEST_DATABASE=postgres (and
+ * PORTCULLIS_TEST_POSTGRES_URL) the file gets a fresh PostgreSQL database instead of SQLite. Afterwards the database is closed, the
  * environment put back and the directory removed.
  */
 export function useIsolatedDataDir(prefix: string, env: EnvChanges = {}): ScratchDir {
   const scratch = scratchDir(prefix);
   let restoreEnv: (() => void) | undefined;
+  let database: { url: string; drop: () => Promise<void> } | undefined;
   beforeAll(async () => {
-    restoreEnv = setEnv({ DATABASE_URL: undefined, PORTCULLIS_SECRET: undefined, ...env, PORTCULLIS_DATA_DIR: scratch.dir });
+    // PORTCULLIS_TEST_DATABASE=postgres runs the same tests on a fresh PostgreSQL database per file.
+    if (process.env.PORTCULLIS_TEST_DATABASE === "postgres" && TEST_POSTGRES_URL && !("DATABASE_URL" in env)) database = await createTestDatabase(prefix);
+    restoreEnv = setEnv({ DATABASE_URL: database?.url, PORTCULLIS_SECRET: undefined, ...env, PORTCULLIS_DATA_DIR: scratch.dir });
     resetSecretCache();
     await closeDb();
   });
   afterAll(async () => {
-    await closeDb();
+    // A PostgreSQL pool still busy with a background mail delivery would hold the close up;
+    // dropping the database with FORCE ends its connections anyway.
+    if (database) await Promise.race([closeDb(), new Promise((r) => setTimeout(r, 5000).unref())]);
+    else await closeDb();
     restoreEnv?.();
     resetSecretCache();
     scratch.remove();
+    await database?.drop();
   });
   return scratch;
 }

@@ -4,7 +4,7 @@ import { redirect } from "next/navigation";
 import { revalidatePath } from "next/cache";
 import { inspectCaServerLocation, configureCaServer, type ConfigureCaInput, type LocationInspection } from "@/lib/ca/configure-server.ts";
 import { reinitializeCaServer } from "@/lib/ca/reinitialize-server.ts";
-import { requireAdminAction } from "@/app/_server/session.ts";
+import { requireAdminAction, requireAdminFormAction } from "@/app/_server/session.ts";
 import { echoValues, formSubject, formText, toFormState, type FormState } from "@/app/_server/action-state.ts";
 import { env } from "@/lib/env.ts";
 
@@ -29,6 +29,7 @@ function formToInput(fd: FormData): ConfigureCaInput {
     issuedValidityDays: s("issuedValidityDays"),
     smtp: { host: s("smtp.host"), port: s("smtp.port"), secure: fd.get("smtp.secure") === "on", username: s("smtp.username"), password: s("smtp.password"), passwordConfirm: s("smtp.passwordConfirm") },
     adminEmail: s("adminEmail"),
+    chainPem: s("chainPem"),
   };
 }
 
@@ -67,8 +68,8 @@ export async function caServerWizardAction(prev: WizardState, fd: FormData): Pro
 }
 
 export async function reinitializeAction(): Promise<void> {
-  await requireAdminAction();
-  await reinitializeCaServer();
+  const admin = await requireAdminFormAction("/ca-server");
+  await reinitializeCaServer({ actor: admin.username });
   revalidatePath("/", "layout");
   redirect("/ca-server?reinitialized=1");
 }

@@ -5,6 +5,7 @@ import { PageHeader, Card, DefinitionList } from "@/components/ui/card";
 import { Breadcrumb } from "@/components/ui/breadcrumb";
 import { Alert } from "@/components/ui/alert";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
+import { DataTable } from "@/components/ui/table";
 import { CaServerWizard } from "@/components/ca-server/ca-server-wizard";
 import { caServerWizardAction, reinitializeAction } from "./actions.ts";
 
@@ -62,10 +63,44 @@ export default async function CaServerPage({ searchParams }: { searchParams: Pro
               <span className="space-x-3">
                 <a className="text-brand-700 underline" href="/api/v1/ca/certificate?format=pem">PEM</a>
                 <a className="text-brand-700 underline" href="/api/v1/ca/certificate?format=der">DER</a>
+                {view.chain.length > 1 ? (
+                  <a className="text-brand-700 underline" href="/api/v1/ca/certificate?format=chain" data-testid="ca-chain-download">
+                    Chain (PEM, {view.chain.length} certificates)
+                  </a>
+                ) : null}
               </span>
             ) },
           ]}
         />
+      </Card>
+      <Card
+        title="Certificate chain"
+        description={
+          view.chain.length > 1
+            ? `This CA is an intermediate CA: relying parties verify its certificates through ${view.chain.length - 1 === 1 ? "its issuer" : `its ${view.chain.length - 1} issuers`} up to the root. Chain downloads of issued certificates include them.`
+            : "This CA certificate is self-signed: it is the root of its chain."
+        }
+      >
+        <DataTable
+          columns={["", "Subject", "Issuer", "SHA-1 fingerprint", "Valid until"]}
+          empty="No certificate."
+          rows={view.chain.map((l, i) => (
+            <tr key={l.sha1Fingerprint + i} data-testid="chain-link">
+              <td className="py-2 pr-4 align-top text-xs text-slate-500">{i === 0 ? "This CA" : l.selfSigned ? "Root" : `Issuer ${i}`}</td>
+              <td className="py-2 pr-4 align-top break-words">{l.subject}</td>
+              <td className="py-2 pr-4 align-top break-words">{l.selfSigned ? <span className="text-slate-500">self-signed</span> : l.issuer}</td>
+              <td className="py-2 pr-4 align-top">
+                <code className="break-all text-xs">{l.sha1Fingerprint}</code>
+              </td>
+              <td className="py-2 align-top whitespace-nowrap">{date(l.notAfter)}</td>
+            </tr>
+          ))}
+        />
+        {view.files.chain ? (
+          <p className="mt-3 text-xs text-slate-500">
+            Saved as <code className="break-all">{view.files.chain}</code> (this CA certificate, then its issuers).
+          </p>
+        ) : null}
       </Card>
       <Card title="Configuration">
         <DefinitionList
@@ -74,6 +109,7 @@ export default async function CaServerPage({ searchParams }: { searchParams: Pro
             { term: "Created from", value: view.mode === "new" ? "A new key and certificate" : "An existing key and certificate" },
             { term: "Validity of issued certificates", value: `${view.issuedValidityDays} days` },
             { term: "Next certificate number", value: view.nextCertificateNumber },
+            { term: "Certificate revocation list", value: <a className="text-brand-700 underline" href="/ca-server/crl" data-testid="crl-page-link">CRL: re-sign, next update period, unlock for scheduled signing</a> },
             { term: "SMTP server", value: view.smtp.host ? `${view.smtp.host}:${view.smtp.port}${view.smtp.secure ? " (TLS)" : ""}${view.smtp.username ? `, user ${view.smtp.username}` : ""}` : "Not configured: no e-mail is sent" },
             { term: "Administrator's e-mail", value: view.adminEmail },
             { term: "Configured", value: `${date(view.configuredAt)}${view.configuredBy ? ` by ${view.configuredBy}` : ""}` },

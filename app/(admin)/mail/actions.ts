@@ -1,10 +1,10 @@
 "use server";
 import { revalidatePath } from "next/cache";
 import { retryNow } from "@/lib/mail/outbox.ts";
-import { requireAdminAction } from "@/app/_server/session.ts";
+import { requireAdminFormAction } from "@/app/_server/session.ts";
 
 export async function retryMailAction(fd: FormData): Promise<void> {
-  await requireAdminAction();
+  await requireAdminFormAction("/mail");
   await retryNow(String(fd.get("id") ?? ""));
   revalidatePath("/", "layout");
 }

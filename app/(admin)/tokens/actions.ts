@@ -1,7 +1,7 @@
 "use server";
 import { revalidatePath } from "next/cache";
 import { createApiToken, revokeApiToken } from "@/lib/auth/api-tokens.ts";
-import { requireAdminAction } from "@/app/_server/session.ts";
+import { requireAdminAction, requireAdminFormAction } from "@/app/_server/session.ts";
 import { toFormState, type FormState } from "@/app/_server/action-state.ts";
 
 export async function createTokenAction(_prev: FormState<{ token: string; name: string }>, fd: FormData): Promise<FormState<{ token: string; name: string }>> {
@@ -18,7 +18,7 @@ export async function createTokenAction(_prev: FormState<{ token: string; name: 
 }
 
 export async function revokeTokenAction(fd: FormData): Promise<void> {
-  const admin = await requireAdminAction();
+  const admin = await requireAdminFormAction("/tokens");
   await revokeApiToken(admin.id, String(fd.get("id") ?? ""));
   revalidatePath("/tokens");
 }

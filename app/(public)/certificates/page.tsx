@@ -204,6 +204,11 @@ export default async function CertificatesPage({ searchParams }: { searchParams:
                     <a className="text-brand-700 underline" href="/api/v1/ca/certificate?format=der" aria-label="Download the CA certificate as DER">
                       DER
                     </a>
+                    {ca.chainPem ? (
+                      <a className="text-brand-700 underline" href="/api/v1/ca/certificate?format=chain" aria-label={`Download the CA certificate and its issuers as PEM (${ca.fileNameRoot}_chain.pem)`}>
+                        Chain ({ca.fileNameRoot}_chain.pem)
+                      </a>
+                    ) : null}
                   </span>
                 ),
               },

@@ -36,8 +36,9 @@ async function submitFromForm(fd: FormData, renewalOf?: number): Promise<Request
     const h = await headers();
     const ip = clientIp(h);
     limiter.hit(ip ?? "unknown");
-    const host = h.get("host");
-    const portalUrl = env().PORTCULLIS_PUBLIC_URL ?? (host ? `${h.get("x-forwarded-proto") ?? "http"}://${host}` : undefined);
+    // Never the caller's Host header: an anonymous caller could point the link in the
+    // administrator's e-mail at a host of their own.
+    const portalUrl = env().PORTCULLIS_PUBLIC_URL;
     const r = await submitRequest(
       {
         csr: formText(fd, "csr") ?? "",

@@ -10,6 +10,8 @@ export interface SavedFileView {
   /** Name in the client directory, for /api/v1/client/files/{name}. */
   fileName: string;
   notes: string[];
+  /** More files saved with this one (the CA chain), one line each. */
+  alsoSaved?: string[];
 }
 export type GetState = FormState<SavedFileView>;
 
@@ -23,7 +25,7 @@ export async function getCaCertificateAction(_prev: GetState, _fd: FormData): Pr
     await requireAdminAction();
     const r = await getCaCertificate();
     revalidatePath("/ca-client", "layout");
-    return { ok: true, data: { message: r.message, sha1Fingerprint: r.sha1Fingerprint, fileName: baseName(r.file), notes: [] } };
+    return { ok: true, data: { message: r.message, sha1Fingerprint: r.sha1Fingerprint, fileName: baseName(r.file), notes: r.notes, alsoSaved: r.chainMessage ? [r.chainMessage] : [] } };
   } catch (e) {
     return toFormState(e);
   }

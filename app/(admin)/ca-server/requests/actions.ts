@@ -5,6 +5,7 @@ import { revalidatePath } from "next/cache";
 import { requireAdminAction } from "@/app/_server/session.ts";
 import { echoValues, formText, toFormState, type FormState } from "@/app/_server/action-state.ts";
 import { issueRequest } from "@/lib/ca/issue-request.ts";
+import { startBulkIssue, type BulkIssueResult } from "@/lib/ca/bulk-issue.ts";
 import { deleteRequest, getRequest, type RequestStatus } from "@/lib/ca/requests.ts";
 import { isAppError } from "@/lib/errors/app-error.ts";
 import { env } from "@/lib/env.ts";
@@ -83,4 +84,35 @@ export async function deleteRequestAction(fd: FormData): Promise<void> {
   }
   revalidatePath("/", "layout");
   redirect(destination);
+}
+
+export type BulkIssueState = FormState<BulkIssueResult>;
+
+/** Fields the bulk form shows messages next to. */
+const BULK_FIELDS = ["usage", "fingerprintVerified", "verificationChannel", "verificationNote", "caKeyPassword"];
+
+/**
+ * Issues the requests named by the form's `id` entries with one CA key password (the page
+ * sends a large selection in chunks, so it can show progress between them).
+ */
+export async function bulkIssueAction(_prev: BulkIssueState, fd: FormData): Promise<BulkIssueState> {
+  try {
+    const admin = await requireAdminAction();
+    const ids = fd.getAll("id").filter((v): v is string => typeof v === "string");
+    const result = await startBulkIssue(
+      {
+        ids,
+        usage: formText(fd, "usage"),
+        caKeyPassword: formText(fd, "caKeyPassword") ?? "",
+        fingerprintVerified: fd.get("fingerprintVerified") === "on",
+        verificationChannel: formText(fd, "verificationChannel"),
+        verificationNote: formText(fd, "verificationNote"),
+      },
+      { actor: admin.username, portalUrl: await portalUrl() },
+    );
+    revalidatePath("/", "layout");
+    return { ok: true, data: result };
+  } catch (e) {
+    return toFormState<BulkIssueResult>(e, echoValues(fd, ["caKeyPassword"]), BULK_FIELDS);
+  }
 }

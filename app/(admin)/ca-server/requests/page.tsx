@@ -11,7 +11,8 @@ import { Alert } from "@/components/ui/alert";
 import { buttonClass } from "@/components/ui/button-styles";
 import { DataTable, utcMinute } from "@/components/ui/table";
 import { DeleteRequestButton } from "@/components/queue/delete-request-button";
-import { deleteRequestAction } from "./actions.ts";
+import { BulkCheckbox, BulkIssueForm, BulkSelection } from "@/components/ca-server/bulk-issue";
+import { bulkIssueAction, deleteRequestAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "Process pending Certificate Signing Requests" };
 export const dynamic = "force-dynamic";
@@ -81,76 +82,88 @@ export default async function RequestQueuePage({ searchParams }: { searchParams:
           </Link>
         </Alert>
       ) : (
-        <Card
-          title="Pending requests"
-          actions={
-            <p data-testid="pending-count" className="text-sm font-medium text-slate-700">
-              {page.total} pending {page.total === 1 ? "request" : "requests"}
-            </p>
-          }
-        >
-          <DataTable
-            columns={["Subject", "Technical contact", "Hostname", "Instance", "File name", "Received", "Actions"]}
-            empty={
-              page.total === 0 ? (
-                <span data-testid="queue-empty">No Certificate Signing Requests are waiting. CA clients submit them from their “Submit Certificate Signing Request to Certificate Authority server” page or with POST /api/v1/csrs.</span>
-              ) : (
-                <span data-testid="queue-empty">
-                  No more requests after this point.{" "}
-                  <Link href="/ca-server/requests" className="font-medium text-brand-700 underline">
+        <BulkSelection ids={page.items.map((r) => r.id)}>
+          <Card
+            title="Pending requests"
+            actions={
+              <p data-testid="pending-count" className="text-sm font-medium text-slate-700">
+                {page.total} pending {page.total === 1 ? "request" : "requests"}
+              </p>
+            }
+          >
+            <DataTable
+              columns={["Select", "Subject", "Technical contact", "Hostname", "Instance", "File name", "Received", "Actions"]}
+              empty={
+                page.total === 0 ? (
+                  <span data-testid="queue-empty">No Certificate Signing Requests are waiting. CA clients submit them from their “Submit Certificate Signing Request to Certificate Authority server” page or with POST /api/v1/csrs.</span>
+                ) : (
+                  <span data-testid="queue-empty">
+                    No more requests after this point.{" "}
+                    <Link href="/ca-server/requests" className="font-medium text-brand-700 underline">
+                      First page
+                    </Link>
+                  </span>
+                )
+              }
+              rows={page.items.map((r) => (
+                <tr key={r.id} data-testid="request-row" data-request-id={r.id} className="align-top">
+                  <td className="py-2 pr-2">
+                    <BulkCheckbox id={r.id} label={r.filename} />
+                  </td>
+                  <td className="min-w-48 max-w-80 py-2 pr-4 break-words">
+                    {r.subject}
+                    {r.renewalOf !== undefined ? (
+                      <span data-testid="renewal-badge" className="mt-1 block w-fit rounded-full bg-sky-100 px-2 py-0.5 text-xs font-semibold text-sky-900">
+                        Renewal of certificate {r.renewalOf}
+                      </span>
+                    ) : null}
+                  </td>
+                  <td className="min-w-36 py-2 pr-4">
+                    <span className="block break-words">{r.contact.name}</span>
+                    {r.contact.email ? <span className="block break-all text-xs text-slate-500">{r.contact.email}</span> : null}
+                  </td>
+                  <td className="py-2 pr-4 break-all">{r.hostname ?? "—"}</td>
+                  <td className="py-2 pr-4 break-words">{r.instance ?? "—"}</td>
+                  <td className="py-2 pr-4 font-mono text-xs break-all">{r.filename}</td>
+                  <td className="py-2 pr-4 whitespace-nowrap">{utcMinute(new Date(r.receivedAt))}</td>
+                  <td className="py-2">
+                    {/* relative: the sr-only spans are absolutely positioned; contained here, they cannot widen the page past the scrolling table. */}
+                    <div className="relative flex items-center gap-2">
+                      <Link href={`/ca-server/requests/${r.id}`} className={buttonClass("primary")}>
+                        Process<span className="sr-only"> {r.filename}</span>
+                      </Link>
+                      <DeleteRequestButton id={r.id} filename={r.filename} subject={r.subject} from="queue" cursor={cursor} action={deleteRequestAction} />
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            />
+            {cursor || page.nextCursor ? (
+              <nav aria-label="Pages of the queue" className="mt-4 flex flex-wrap items-center gap-3 border-t border-slate-100 pt-4 text-sm">
+                {cursor ? (
+                  <Link href="/ca-server/requests" className={buttonClass("secondary")}>
                     First page
                   </Link>
+                ) : null}
+                {page.nextCursor ? (
+                  <Link href={`/ca-server/requests?cursor=${encodeURIComponent(page.nextCursor)}`} className={buttonClass("secondary")}>
+                    Next page
+                  </Link>
+                ) : null}
+                <span className="text-slate-500">
+                  {page.items.length} on this page, {PAGE_SIZE} per page
                 </span>
-              )
-            }
-            rows={page.items.map((r) => (
-              <tr key={r.id} data-testid="request-row" data-request-id={r.id} className="align-top">
-                <td className="min-w-48 max-w-80 py-2 pr-4 break-words">
-                  {r.subject}
-                  {r.renewalOf !== undefined ? (
-                    <span data-testid="renewal-badge" className="mt-1 block w-fit rounded-full bg-sky-100 px-2 py-0.5 text-xs font-semibold text-sky-900">
-                      Renewal of certificate {r.renewalOf}
-                    </span>
-                  ) : null}
-                </td>
-                <td className="min-w-36 py-2 pr-4">
-                  <span className="block break-words">{r.contact.name}</span>
-                  {r.contact.email ? <span className="block break-all text-xs text-slate-500">{r.contact.email}</span> : null}
-                </td>
-                <td className="py-2 pr-4 break-all">{r.hostname ?? "—"}</td>
-                <td className="py-2 pr-4 break-words">{r.instance ?? "—"}</td>
-                <td className="py-2 pr-4 font-mono text-xs break-all">{r.filename}</td>
-                <td className="py-2 pr-4 whitespace-nowrap">{utcMinute(new Date(r.receivedAt))}</td>
-                <td className="py-2">
-                  {/* relative: the sr-only spans are absolutely positioned; contained here, they cannot widen the page past the scrolling table. */}
-                  <div className="relative flex items-center gap-2">
-                    <Link href={`/ca-server/requests/${r.id}`} className={buttonClass("primary")}>
-                      Process<span className="sr-only"> {r.filename}</span>
-                    </Link>
-                    <DeleteRequestButton id={r.id} filename={r.filename} subject={r.subject} from="queue" cursor={cursor} action={deleteRequestAction} />
-                  </div>
-                </td>
-              </tr>
-            ))}
-          />
-          {cursor || page.nextCursor ? (
-            <nav aria-label="Pages of the queue" className="mt-4 flex flex-wrap items-center gap-3 border-t border-slate-100 pt-4 text-sm">
-              {cursor ? (
-                <Link href="/ca-server/requests" className={buttonClass("secondary")}>
-                  First page
-                </Link>
-              ) : null}
-              {page.nextCursor ? (
-                <Link href={`/ca-server/requests?cursor=${encodeURIComponent(page.nextCursor)}`} className={buttonClass("secondary")}>
-                  Next page
-                </Link>
-              ) : null}
-              <span className="text-slate-500">
-                {page.items.length} on this page, {PAGE_SIZE} per page
-              </span>
-            </nav>
+              </nav>
+            ) : null}
+          </Card>
+          {page.items.length ? (
+            <div className="mt-6">
+              <Card title="Issue several requests at once" description="Select requests above, verify each with its technical contact, then issue them all with one entry of the CA key password. If the run is interrupted, select what is still pending and issue again.">
+                <BulkIssueForm action={bulkIssueAction} />
+              </Card>
+            </div>
           ) : null}
-        </Card>
+        </BulkSelection>
       )}
     </div>
   );

@@ -71,8 +71,8 @@ function back(fd: FormData, extra: Record<string, string>): string {
 export async function setActiveAction(fd: FormData): Promise<void> {
   const id = formText(fd, "id") ?? "";
   const active = formText(fd, "active") === "true";
-  await listAction(fd, async () => {
-    await setIotCaCertificateActive(id, active);
+  await listAction(fd, async (actor) => {
+    await setIotCaCertificateActive(id, active, { actor });
     return { [active ? "activated" : "deactivated"]: id };
   });
 }
@@ -80,5 +80,5 @@ export async function setActiveAction(fd: FormData): Promise<void> {
 /** Delete a row, after the confirmation. */
 export async function deleteCaCertificateAction(fd: FormData): Promise<void> {
   const id = formText(fd, "id") ?? "";
-  await listAction(fd, async () => ({ deleted: (await deleteIotCaCertificate(id)).subject.slice(0, 300) }));
+  await listAction(fd, async (actor) => ({ deleted: (await deleteIotCaCertificate(id, { actor })).id }));
 }

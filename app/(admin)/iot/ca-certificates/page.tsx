@@ -12,6 +12,7 @@ import { SubmitButton } from "@/components/ui/button";
 import { DataTable, utcMinute } from "@/components/ui/table";
 import { AddCaCertificateForm } from "@/components/iot/add-ca-certificate-form";
 import { CaCertificateRowActions } from "@/components/iot/ca-certificate-actions";
+import { listAudit } from "@/lib/audit/audit-log.ts";
 import { addCaCertificateAction, deleteCaCertificateAction, registerLocalCaAction, setActiveAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "CA certificates for device authentication" };
@@ -63,7 +64,9 @@ export default async function IotCaCertificatesPage({ searchParams }: { searchPa
   ]);
   const inactiveCount = everything.items.filter((c) => !c.active).length;
   const localRegistered = ca ? everything.items.find((c) => c.sha256Fingerprint === ca.sha256Fingerprint) : undefined;
-  const deleted = one(sp, "deleted");
+  const deletedId = one(sp, "deleted");
+  // The subject comes from the audit entry of the deletion, never from the URL.
+  const deleted = deletedId ? (await listAudit({ action: "iot.ca.delete", target: `iot-ca:${deletedId}`, take: 1 })).items[0]?.details.subject : undefined;
   const problem = PROBLEMS[one(sp, "problem") ?? ""] ?? (one(sp, "problem") ? "The change could not be made." : undefined);
   const listHref = (all: boolean) => (all ? "/iot/ca-certificates?show=all" : "/iot/ca-certificates");
 
@@ -81,7 +84,7 @@ export default async function IotCaCertificatesPage({ searchParams }: { searchPa
       ) : null}
       {activated ? <Alert tone="success">{`"${activated.subject}" is active: devices it issued are accepted.`}</Alert> : null}
       {deactivated ? <Alert tone="success">{`"${deactivated.subject}" is deactivated: devices it issued are refused, and it left the trust bundle.`}</Alert> : null}
-      {deleted ? <Alert tone="success">{`"${deleted}" was deleted.`}</Alert> : null}
+      {typeof deleted === "string" ? <Alert tone="success">{`"${deleted}" was deleted.`}</Alert> : null}
       {problem ? <Alert tone="error" title="Not done">{problem}</Alert> : null}
 
       <Card

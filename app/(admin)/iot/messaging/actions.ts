@@ -70,8 +70,8 @@ export async function attachCertificateAction(id: string, _prev: FormState, fd: 
 export async function setDefaultAction(_prev: FormState, fd: FormData): Promise<FormState> {
   const id = formText(fd, "id") ?? "";
   try {
-    await requireAdminAction();
-    await setDefaultMessagingCertificate(id);
+    const admin = await requireAdminAction();
+    await setDefaultMessagingCertificate(id, { actor: admin.username });
   } catch (e) {
     return toFormState(e, { id }, ["id"]);
   }
@@ -84,8 +84,8 @@ export async function deleteMessagingAction(fd: FormData): Promise<void> {
   const id = formText(fd, "id") ?? "";
   let destination: string;
   try {
-    await requireAdminAction();
-    await deleteMessagingCertificate(id);
+    const admin = await requireAdminAction();
+    await deleteMessagingCertificate(id, { actor: admin.username });
     destination = `${PAGE}?deleted=1`;
   } catch (e) {
     if (!isAppError(e)) throw e;
@@ -107,8 +107,8 @@ export interface ExportResult {
 /** Export default for the broker: the certificate and its unencrypted key, shown once. */
 export async function exportDefaultAction(): Promise<{ ok: true; data: ExportResult } | { ok: false; message: string }> {
   try {
-    await requireAdminAction();
-    const r = await exportDefaultMessagingCertificate();
+    const admin = await requireAdminAction();
+    const r = await exportDefaultMessagingCertificate({ actor: admin.username });
     return { ok: true, data: { certificate: r.certificate, privateKey: r.privateKey } };
   } catch (e) {
     const s = toFormState(e);

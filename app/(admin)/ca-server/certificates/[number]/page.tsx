@@ -11,6 +11,8 @@ import { Breadcrumb, HOME_CRUMB } from "@/components/ui/breadcrumb";
 import { Alert } from "@/components/ui/alert";
 import { CertificateStatusBadge } from "@/components/certificates/status-badge";
 import { RevokeForm } from "@/components/certificates/revoke-form";
+import { DeploymentBundles } from "@/components/bundles/deployment-bundles";
+import { bundleAvailability, type BundleAvailability } from "@/lib/bundles/availability.ts";
 import { revokeCertificateAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "Certificate" };
@@ -40,6 +42,14 @@ export default async function CertificatePage({ params, searchParams }: { params
     throw e;
   }
   const sans = certificateSans(c.pem);
+  let bundles: BundleAvailability | null = null;
+  let bundlesError: string | null = null;
+  try {
+    bundles = (await bundleAvailability(number, "server")).bundles;
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    bundlesError = e.message;
+  }
   const link = "font-medium text-brand-700 underline";
   const reason = c.revocationReason ? revocationReasonLabel(c.revocationReason) : null;
 
@@ -127,6 +137,16 @@ export default async function CertificatePage({ params, searchParams }: { params
             Chain (certificate and CA, PEM)
           </a>
         </span>
+      </Card>
+
+      <Card title="Deployment bundles" description="The files a server needs, ready to install. Bundles with the private key exist only for keys this instance generated as a CA client.">
+        {bundles ? (
+          <DeploymentBundles bundles={bundles} />
+        ) : (
+          <Alert tone="error">
+            <p data-testid="bundles-error">{bundlesError}</p>
+          </Alert>
+        )}
       </Card>
 
       {c.status === "valid" ? (

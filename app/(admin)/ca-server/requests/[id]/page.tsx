@@ -14,10 +14,13 @@ import { PageHeader, Card, DefinitionList } from "@/components/ui/card";
 import { Breadcrumb, HOME_CRUMB } from "@/components/ui/breadcrumb";
 import { ServerNotConfigured } from "@/components/ca-server/server-not-configured";
 import { Alert } from "@/components/ui/alert";
-import { IssueForm } from "@/components/queue/issue-form";
 import { GroupedFingerprint } from "@/components/queue/fingerprint";
 import { DeleteRequestButton } from "@/components/queue/delete-request-button";
+import { previewRequest, type RequestPreview } from "@/lib/ca/preview-request.ts";
+import { env } from "@/lib/env.ts";
+import { headers } from "next/headers";
 import { deleteRequestAction, issueRequestAction } from "../actions.ts";
+import { IssuePanel } from "./issue-panel";
 
 export const metadata: Metadata = { title: "Process Certificate Signing Request" };
 export const dynamic = "force-dynamic";
@@ -29,6 +32,13 @@ const WORDS = "[word-break:normal] [overflow-wrap:anywhere]";
 
 function utcSecond(iso: string): string {
   return iso.replace("T", " ").replace(/\.\d+Z$/, " UTC").replace(/Z$/, " UTC");
+}
+
+async function portalUrl(): Promise<string | undefined> {
+  if (env().PORTCULLIS_PUBLIC_URL) return env().PORTCULLIS_PUBLIC_URL;
+  const h = await headers();
+  const host = h.get("host");
+  return host ? `${h.get("x-forwarded-proto") ?? "http"}://${host}` : undefined;
 }
 
 function telHref(phone: string): string {
@@ -175,6 +185,12 @@ export default async function ProcessRequestPage({ params, searchParams }: { par
   const processed = request.processedAt ? ` on ${utcSecond(request.processedAt)}${request.processedBy ? ` by ${request.processedBy}` : ""}` : "";
 
   const renewed = request.renewalOf;
+  // The preview of what the chosen usage (?usage=, TLS by default) would issue; none until the CA server is configured.
+  let preview: RequestPreview | null = null;
+  if (request.status === "pending" && ca) {
+    const usage = typeof sp.usage === "string" && isUsage(sp.usage) ? sp.usage : "tls";
+    preview = await previewRequest(request.id, usage, { portalUrl: await portalUrl() });
+  }
   const breadcrumb = <Breadcrumb links={[HOME_CRUMB, { href: "/ca-server/requests", label: "Process pending Certificate Signing Requests" }]} />;
 
   return (
@@ -334,15 +350,15 @@ export default async function ProcessRequestPage({ params, searchParams }: { par
 
       {request.status === "pending" ? (
         <>
-          <Card title="Issue the certificate">
-            <div className="space-y-4">
-              {!ca ? (
-                <ServerNotConfigured />
-              ) : null}
-              {ca && caExpired ? <Alert tone="warning" title="The CA certificate has expired">It expired on {utcSecond(ca.notAfter)}: no certificate can be issued with it.</Alert> : null}
-              <IssueForm action={issueRequestAction.bind(null, request.id)} requestId={request.id} filename={request.filename} />
-            </div>
-          </Card>
+          {preview ? (
+            <IssuePanel initial={preview} action={issueRequestAction.bind(null, request.id)} requestId={request.id} filename={request.filename}>
+              {caExpired && ca ? <Alert tone="warning" title="The CA certificate has expired">It expired on {utcSecond(ca.notAfter)}: no certificate can be issued with it.</Alert> : null}
+            </IssuePanel>
+          ) : (
+            <Card title="Issue the certificate">
+              <ServerNotConfigured />
+            </Card>
+          )}
           <Card title="Delete" description="Reject this request: it leaves the queue and is kept in the record as deleted.">
             <DeleteRequestButton id={request.id} filename={request.filename} subject={request.subject} from="process" action={deleteRequestAction} />
           </Card>

@@ -37,12 +37,13 @@ export const POST = route(async (req) => {
       emailSentTo: r.emailSentTo,
       email: r.email,
       message: r.message.join("\n"),
+      chain: r.chain,
     },
     201,
   );
 });
 
 export const DELETE = route(async (req) => {
-  await requireAdminApi(req);
-  return json(await reinitializeCaServer());
+  const caller = await requireAdminApi(req);
+  return json(await reinitializeCaServer({ actor: caller.admin.username }));
 });

@@ -11,6 +11,6 @@ export const GET = route<Ctx>(async (req, { params }) => {
 
 /** DELETE /api/v1/admin/iot/messaging-certificates/{id} — not the default. */
 export const DELETE = route<Ctx>(async (req, { params }) => {
-  await requireAdminApi(req);
-  return json(await deleteMessagingCertificate((await params).id));
+  const caller = await requireAdminApi(req);
+  return json(await deleteMessagingCertificate((await params).id, { actor: caller.admin.username }));
 });

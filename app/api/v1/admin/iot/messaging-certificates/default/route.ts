@@ -4,8 +4,8 @@ import { setDefaultMessagingCertificate } from "@/lib/iot/messaging-certificates
 
 /** PUT /api/v1/admin/iot/messaging-certificates/default — `{id}` → 200, the new default. */
 export const PUT = route(async (req) => {
-  await requireAdminApi(req);
+  const caller = await requireAdminApi(req);
   const body = await readJson(req);
   if (typeof body.id !== "string" || body.id === "") throw new AppError("validation_failed", "Choose the certificate to make the default (id)", { field: "id" });
-  return json(await setDefaultMessagingCertificate(body.id));
+  return json(await setDefaultMessagingCertificate(body.id, { actor: caller.admin.username }));
 });

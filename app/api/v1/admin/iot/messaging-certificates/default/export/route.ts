@@ -6,7 +6,7 @@ import { exportDefaultMessagingCertificate } from "@/lib/iot/messaging-certifica
  * the key as unencrypted PKCS#8 PEM for a broker's configuration. Never cached.
  */
 export const GET = route(async (req) => {
-  await requireAdminApi(req);
-  const { certificate, privateKey } = await exportDefaultMessagingCertificate();
+  const caller = await requireAdminApi(req);
+  const { certificate, privateKey } = await exportDefaultMessagingCertificate({ actor: caller.admin.username });
   return json({ certificate, privateKey }, 200, { "Cache-Control": "no-store", Pragma: "no-cache" });
 });

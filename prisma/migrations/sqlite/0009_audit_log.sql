@@ -1,0 +1,29 @@
+-- CreateTable
+CREATE TABLE "AuditEntry" (
+    "seq" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "at" DATETIME NOT NULL,
+    "actor" TEXT NOT NULL,
+    "action" TEXT NOT NULL,
+    "target" TEXT,
+    "details" TEXT NOT NULL DEFAULT '{}',
+    "ip" TEXT,
+    "prevHash" TEXT NOT NULL,
+    "hash" TEXT NOT NULL
+);
+
+-- CreateTable
+CREATE TABLE "AuditHead" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "seq" INTEGER NOT NULL,
+    "hash" TEXT NOT NULL
+);
+
+-- CreateIndex
+CREATE INDEX "AuditEntry_action_seq_idx" ON "AuditEntry"("action", "seq");
+
+-- CreateIndex
+CREATE INDEX "AuditEntry_actor_seq_idx" ON "AuditEntry"("actor", "seq");
+
+-- CreateIndex
+CREATE INDEX "AuditEntry_at_idx" ON "AuditEntry"("at");
+
