@@ -27,7 +27,20 @@ export async function createTestDatabase(prefix: string): Promise<{ url: string;
     url: u.toString(),
     drop: async () => {
       try {
-        await server.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+        // FORCE cannot end a backend of another role (an autovacuum worker busy on this
+        // database, say): wait and try again; a database left on the throwaway server is harmless.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await server.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+            break;
+          } catch (e) {
+            if (attempt >= 10) {
+              console.warn(`test database ${database} was not dropped: ${(e as Error).message}`);
+              break;
+            }
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
       } finally {
         await server.end();
       }
