@@ -255,6 +255,16 @@ const CRL_EXTENSION_VALUE_TAGS: Record<string, number> = {
  * it loads a CRL well-formed. @peculiar/x509 reads past such defects; OpenSSL refuses them,
  * and a CRL the relying parties cannot load is no CRL.
  */
+/** A UTF8String's content must be valid UTF-8: OpenSSL refuses the CRL otherwise. */
+function validUtf8(bytes: Buffer): boolean {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function isCertificateList(der: Buffer): boolean {
   const is = (el: DerElement | undefined, tag: number): el is DerElement => el !== undefined && el.tag === tag;
   // An INTEGER in as few octets as it takes (no leading 00 or FF padding), as DER and OpenSSL demand.
@@ -294,7 +304,7 @@ function isCertificateList(der: Buffer): boolean {
           if (!is(ava, 0x30)) return false;
           const parts = derChildren(ava);
           derOid(parts[0]); // throws unless it is an OBJECT IDENTIFIER
-          return parts.length === 2;
+          return parts.length === 2 && (parts[1].tag !== 0x0c || validUtf8(parts[1].content));
         })
       );
     });

@@ -563,8 +563,7 @@ function decodeString(el: DerElement): string | null {
       const s = c.toString("latin1");
       return /^[0-9 ]*$/.test(s) ? s : null;
     }
-    case 0x1a: // VisibleString
-      return c.every((b) => b >= 0x20 && b < 0x7f) ? c.toString("latin1") : null;
+    // VisibleString (0x1a) is left out: OpenSSL refuses it in a name ("mstring wrong tag").
     case 0x14: // TeletexString: read as Latin-1, as OpenSSL does
       return c.toString("latin1");
     case 0x1e: {
