@@ -37,6 +37,10 @@ if ! command -v zlint >/dev/null; then
 fi
 
 status=0
+# The fuzz tests run on a fixed seed here, so a red run means a change broke something
+# (lib/fuzz/support.ts; run `npx vitest run fuzz` alone to explore with new seeds).
+export FUZZ_SEED="${FUZZ_SEED:-20261123}"
+
 echo "== PostgreSQL test server"
 if bash scripts/postgres-test.sh start; then
   PORTCULLIS_TEST_POSTGRES_URL=$(bash scripts/postgres-test.sh url) || status=1
