@@ -96,9 +96,26 @@ export function retryDelaySeconds(attempts: number): number {
  * Tries to send message `id` now, whatever its nextAttemptAt. Exactly one caller wins
  * the claim; the others get the row's current state without sending.
  */
-export async function deliverMail(id: string, opts: { now?: Date } = {}): Promise<DeliveryResult> {
-  return (await attempt(id, opts.now ?? new Date(), false)).result;
+export async function deliverMail(id: string, opts: { now?: Date; waitMs?: number } = {}): Promise<DeliveryResult> {
+  const first = await attempt(id, opts.now ?? new Date(), false);
+  if (first.claimed || first.result.status !== "pending") return first.result;
+  // Unclaimed yet pending: another sender (the outbox worker) is sending it right now.
+  // Its outcome is the answer; wait for it a little rather than report "not sent yet".
+  const db = await getDb();
+  const until = Date.now() + (opts.waitMs ?? CONCURRENT_SEND_WAIT_MS);
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    const row = await db.outboxMessage.findUnique({ where: { id }, select: { status: true, lastError: true } });
+    if (!row) break;
+    if (row.status === "sent") return { status: "sent" };
+    if (row.status === "failed") return { status: "failed", error: row.lastError ?? undefined };
+    if (row.status === "pending") return { status: "pending", error: row.lastError ?? undefined };
+  }
+  return first.result;
 }
+
+/** How long an immediate delivery waits for a concurrent sender of the same message. */
+const CONCURRENT_SEND_WAIT_MS = 15_000;
 
 interface Attempt {
   claimed: boolean;
