@@ -26,6 +26,7 @@ const CONCURRENCY = 10;
 const run = promisify(execFile);
 
 test.describe.configure({ mode: "serial" });
+// Needs a PostgreSQL server: the test command starts one and sets the URL, so it runs there; a bare `playwright test` skips it, saying why.
 test.skip(!PG_URL, "PORTCULLIS_TEST_POSTGRES_URL is not set: no PostgreSQL server for the multi-instance test (scripts/test.sh starts one)");
 
 let admin: pg.Client | undefined;
