@@ -110,6 +110,8 @@ export function run(cmd: string, args: readonly string[], opts: SpawnOptions & {
     child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
+    // A command that exits without reading its input closes the pipe first (EPIPE): its exit code tells the rest.
+    child.stdin!.on("error", () => {});
     child.stdin!.end(opts.input ?? "");
   });
 }
