@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
-import { instancePort, opensslOk, startInstance, type Instance } from "./support";
+import { instancePort, opensslOk, sharedDatabaseEnv, startInstance, type Instance } from "./support";
 
 const PG_URL = process.env.PORTCULLIS_TEST_POSTGRES_URL;
 const ADMIN = { username: "scale-admin", password: "scale admin password" };
@@ -47,14 +47,7 @@ test.beforeAll(async () => {
   dbUrl = u.toString();
   work = mkdtempSync(join(tmpdir(), "pc-multi-"));
   caDir = join(work, "ca");
-  const env = {
-    DATABASE_URL: dbUrl,
-    // Secrets sealed by one instance are opened by the other.
-    PORTCULLIS_SECRET: randomBytes(32).toString("hex"),
-    PORTCULLIS_ADMIN_USER: ADMIN.username,
-    PORTCULLIS_ADMIN_PASSWORD: ADMIN.password,
-    PORTCULLIS_CSR_RATE_LIMIT: "10000",
-  };
+  const env = sharedDatabaseEnv(dbUrl, ADMIN);
   // One after the other: the first migrates the fresh database.
   instances.push(await startInstance(instancePort(0), env, { dataDirPrefix: "portcullis-multi-a-", timeout: 120_000 }));
   instances.push(await startInstance(instancePort(1), env, { dataDirPrefix: "portcullis-multi-b-", timeout: 120_000 }));

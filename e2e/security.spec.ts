@@ -348,6 +348,7 @@ const ADMIN_ACTIONS: Record<string, { refusal: Refusal; args: () => unknown[] }>
   "app/(admin)/ca-client/submit/actions.ts#resubmitAction": { refusal: "message", args: () => [{}, form({ id: randomUUID() })] },
   "app/(admin)/ca-server/actions.ts#caServerWizardAction": { refusal: "message", args: () => [{}, form({ intent: "location", fileNameRoot: "Evil", directory: "evil" })] },
   "app/(admin)/ca-server/actions.ts#reinitializeAction": { refusal: "login", args: () => [] },
+  "app/(admin)/ca-server/settings/actions.ts#caSettingsAction": { refusal: "message", args: () => [{}, form({ intent: "save", issuedValidityDays: "1", "smtp.host": "evil.example", "smtp.port": "25", adminEmail: "mallory@evil.example" })] },
   "app/(admin)/ca-server/certificates/[number]/actions.ts#revokeCertificateAction": { refusal: "message", args: () => [f.certNumber, {}, form({ reason: "keyCompromise", caKeyPassword: CA_PW })] },
   "app/(admin)/ca-server/expiring/actions.ts#sendDueWarningsAction": { refusal: "login", args: () => [form({ days: "60" })] },
   "app/(admin)/ca-server/crl/actions.ts#resignCrlAction": { refusal: "message", args: () => [{}, form({ caKeyPassword: CA_PW })] },

@@ -1,5 +1,6 @@
 import { expect, type Page, type APIRequestContext } from "@playwright/test";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,6 +83,21 @@ export interface Instance {
  * Port for an extra app instance a spec starts: E2E_INSTANCE_PORT_BASE (default 3109) + n.
  * Runs of the suite side by side give each a different base.
  */
+/**
+ * The environment of instances that share one PostgreSQL database: the same secret (what one
+ * seals the other opens), an administrator made from the environment, no submission limit.
+ */
+export function sharedDatabaseEnv(databaseUrl: string, admin: { username: string; password: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    PORTCULLIS_SECRET: randomBytes(32).toString("hex"),
+    PORTCULLIS_ADMIN_USER: admin.username,
+    PORTCULLIS_ADMIN_PASSWORD: admin.password,
+    PORTCULLIS_CSR_RATE_LIMIT: "10000",
+    ...extra,
+  };
+}
+
 export function instancePort(n: number): number {
   return Number(process.env.E2E_INSTANCE_PORT_BASE ?? 3109) + n;
 }

@@ -44,6 +44,8 @@ const schema = z.object({
   PORTCULLIS_CRL_REMINDER_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(48),
   /** Let an admin keep the CA key unlocked in memory (until restart) so CRLs are re-signed on schedule. Off unless "true". */
   PORTCULLIS_CA_KEEP_UNLOCKED: z.enum(["true", "false", ""]).default("false").transform((v) => v === "true"),
+  /** Seconds a decrypted CA key is kept after the password was typed, so that the next issuances with the same password skip the slow decryption; 0 turns it off. */
+  PORTCULLIS_CA_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   NODE_ENV: z.string().default("development"),
 });
 

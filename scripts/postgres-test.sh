@@ -4,6 +4,11 @@
 #   bash scripts/postgres-test.sh url      print its URL (postgresql://portcullis@127.0.0.1:<port>/portcullis)
 #   bash scripts/postgres-test.sh status   exit 0 when it runs
 #   bash scripts/postgres-test.sh stop     stop it and delete its data directory
+#   bash scripts/postgres-test.sh pause    stop the server (fast shutdown) and keep its data
+#   bash scripts/postgres-test.sh resume   start a paused server again on the same data and port
+#   bash scripts/postgres-test.sh restart  pause + resume at once (a fast shutdown and a start), for fault tests
+# A second, private server for a test that stops it: set both PORTCULLIS_TEST_PG_PORT and
+# PORTCULLIS_TEST_PG_STATE to values of its own.
 # It listens on 127.0.0.1 only, port ${PORTCULLIS_TEST_PG_PORT:-55432}, with trust
 # authentication (loopback and its own socket directory only). Its files live in a fresh
 # /tmp/portcullis-pg-XXXXXX directory (cluster in data/, with the unix socket; log in
@@ -197,6 +202,30 @@ cmd_stop() {
   rm -f "$STATE"
 }
 
+# Fault tests: the server goes away (connections are terminated) and comes back on the same data.
+cmd_pause() {
+  lock
+  load_state || die "not started: run 'bash scripts/postgres-test.sh start' first"
+  as_server "$BIN/pg_ctl" stop -D "$DIR/data" -m fast -w -t 60 >/dev/null 2>&1 \
+    || die "could not stop the server in $DIR"
+  say "paused (port $SPORT, data kept in $DIR)"
+}
+
+cmd_resume() {
+  lock
+  load_state || die "not started: run 'bash scripts/postgres-test.sh start' first"
+  if ! as_server "$BIN/pg_ctl" status -D "$DIR/data" >/dev/null 2>&1; then
+    as_server "$BIN/pg_ctl" start -D "$DIR/data" -l "$DIR/postgres.log" -w -t 60 >/dev/null 2>&1 \
+      || { tail -n 30 "$DIR/postgres.log" >&2 || true; die "pg_ctl start failed (log above)"; }
+  fi
+  local i
+  for i in $(seq 1 60); do
+    "$BIN/pg_isready" -q -h 127.0.0.1 -p "$SPORT" -t 1 && { say "resumed on 127.0.0.1:$SPORT"; return 0; }
+    sleep 0.5
+  done
+  die "server did not accept connections on 127.0.0.1:$SPORT after resume"
+}
+
 cmd_url() {
   running || die "not running: run 'bash scripts/postgres-test.sh start' first"
   url "$SPORT"
@@ -205,7 +234,10 @@ cmd_url() {
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
+  pause) cmd_pause ;;
+  resume) cmd_resume ;;
+  restart) cmd_pause; exec 9>&-; cmd_resume ;;
   url) cmd_url ;;
   status) running && { say "running on 127.0.0.1:$SPORT (data $DIR)"; exit 0; } || { say "not running"; exit 1; } ;;
-  *) echo "usage: $0 start|stop|url|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|url|status|pause|resume|restart" >&2; exit 2 ;;
 esac

@@ -1,9 +1,10 @@
 "use client";
 import { useActionState, useState } from "react";
-import { Field, SelectField, CheckboxField } from "@/components/ui/field";
+import { Field, SelectField } from "@/components/ui/field";
 import { SubmitButton, buttonClass } from "@/components/ui/button";
 import { FormErrorSummary } from "@/components/ui/form-errors";
 import { PemInput } from "@/components/iot/pem-input";
+import { SmtpFields } from "@/components/ca-server/smtp-fields";
 import { KEY_ALGORITHMS } from "@/lib/pki/key-algorithms.ts";
 import type { WizardState } from "@/app/(admin)/ca-server/actions.ts";
 import type { LocationInspection } from "@/lib/ca/configure-server.ts";
@@ -108,16 +109,7 @@ export function CaServerWizard({ action }: { action: Action }) {
       <fieldset className="space-y-4">
         <legend className="text-base font-semibold">Configure email</legend>
         <p className="text-xs text-slate-500">Notifications (new requests, issued certificates) are sent through this SMTP server. Leave the server empty to configure e-mail later.</p>
-        <div className="grid gap-4 sm:grid-cols-[2fr_1fr]">
-          <Field name="smtp.host" label="SMTP server" defaultValue={v["smtp.host"]} error={f["smtp.host"]} hint="A fully qualified host name, e.g. smtp.example.com." autoComplete="off" spellCheck={false} />
-          <Field name="smtp.port" type="number" inputMode="numeric" min={1} max={65535} label="SMTP port" defaultValue={v["smtp.port"] ?? "25"} error={f["smtp.port"]} />
-        </div>
-        <CheckboxField name="smtp.secure" label="Use TLS from the start (SMTPS, usually port 465)" hint="When off, STARTTLS is used if the server offers it." defaultChecked={v["smtp.secure"] === "on"} />
-        <div className="grid gap-4 sm:grid-cols-3">
-          <Field name="smtp.username" label="SMTP username" defaultValue={v["smtp.username"]} error={f["smtp.username"]} autoComplete="off" />
-          <Field name="smtp.password" type="password" label="SMTP password" error={f["smtp.password"]} autoComplete="new-password" hint="Stored encrypted." />
-          <Field name="smtp.passwordConfirm" type="password" label="Confirm password" error={f["smtp.passwordConfirm"]} autoComplete="new-password" />
-        </div>
+        <SmtpFields v={v} f={f} />
         <Field name="adminEmail" type="email" className="sm:max-w-md" label="Certificate Authority server administrator's email address" required defaultValue={v.adminEmail} error={f.adminEmail} hint="Receives the confirmation and the certificate signing request notifications." autoComplete="email" />
       </fieldset>
 

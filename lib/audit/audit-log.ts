@@ -56,32 +56,43 @@ export function entryHash(e: { seq: number; at: Date; actor: string; action: str
 
 /** Appends one entry. Call it with the transaction client of the act it records. */
 export async function appendAudit(tx: AuditDb, event: AuditEvent): Promise<AuditEntryView> {
-  const at = event.at ?? new Date();
+  return (await appendAuditMany(tx, [event]))[0];
+}
+
+/** Appends entries in order, one after the other in the chain (a batch's acts), in a few statements. */
+export async function appendAuditMany(tx: AuditDb, events: AuditEvent[]): Promise<AuditEntryView[]> {
+  const k = events.length;
+  if (k === 0) return [];
   // Taking the head first locks it until this transaction ends.
-  let head = await tx.auditHead.updateMany({ where: { id: 1 }, data: { seq: { increment: 1 } } });
+  let head = await tx.auditHead.updateMany({ where: { id: 1 }, data: { seq: { increment: k } } });
   if (head.count === 0) {
     try {
-      await tx.auditHead.create({ data: { id: 1, seq: 1, hash: GENESIS_HASH } });
+      await tx.auditHead.create({ data: { id: 1, seq: k, hash: GENESIS_HASH } });
     } catch (e) {
       if ((e as { code?: string }).code !== "P2002") throw e;
-      head = await tx.auditHead.updateMany({ where: { id: 1 }, data: { seq: { increment: 1 } } });
+      head = await tx.auditHead.updateMany({ where: { id: 1 }, data: { seq: { increment: k } } });
     }
   }
-  const { seq, hash: prevHash } = await tx.auditHead.findUniqueOrThrow({ where: { id: 1 } });
-  const row = {
-    seq,
-    at,
-    actor: clip(event.actor) ?? "unknown",
-    action: clip(event.action) ?? "unknown",
-    target: clip(event.target),
-    details: JSON.stringify(event.details ?? {}),
-    ip: clip(event.ip),
-    prevHash,
-  };
-  const hash = entryHash(row);
-  await tx.auditEntry.create({ data: { ...row, hash } });
-  await tx.auditHead.update({ where: { id: 1 }, data: { hash } });
-  return toView({ ...row, hash });
+  const { seq: last, hash } = await tx.auditHead.findUniqueOrThrow({ where: { id: 1 } });
+  let prevHash = hash;
+  const rows = events.map((event, i) => {
+    const row = {
+      seq: last - k + 1 + i,
+      at: event.at ?? new Date(),
+      actor: clip(event.actor) ?? "unknown",
+      action: clip(event.action) ?? "unknown",
+      target: clip(event.target),
+      details: JSON.stringify(event.details ?? {}),
+      ip: clip(event.ip),
+      prevHash,
+    };
+    prevHash = entryHash(row);
+    return { ...row, hash: prevHash };
+  });
+  if (k === 1) await tx.auditEntry.create({ data: rows[0] });
+  else await tx.auditEntry.createMany({ data: rows });
+  await tx.auditHead.update({ where: { id: 1 }, data: { hash: prevHash } });
+  return rows.map(toView);
 }
 
 /** Appends one entry in a transaction of its own (acts with no other write, e.g. a failed sign-in). */
@@ -113,7 +124,7 @@ export interface AuditQuery {
 }
 
 export const AUDIT_PAGE_SIZE = 50;
-export const MAX_AUDIT_PAGE = 1000;
+export const MAX_AUDIT_PAGE = 200;
 
 /** Newest first, keyset-paginated by sequence number. */
 export async function listAudit(q: AuditQuery = {}): Promise<{ items: AuditEntryView[]; nextBefore: number | null }> {

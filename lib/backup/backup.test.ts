@@ -179,7 +179,7 @@ describe("the backup file", () => {
     expect(b.manifest.tables.CertificateRequest.rows).toBe(3);
     expect(Object.keys(b.manifest.tables).sort()).toEqual([...BACKUP_MODELS].sort());
     const names = b.files.map((f) => `${f.meta.role}:${f.meta.dataRelative}:${f.meta.mode.toString(8)}`).sort();
-    expect(names).toEqual(["ca:ca/BackupCA.cer:600", "ca:ca/BackupCA.key:600", "ca:ca/BackupCA.srl:600", "client:client/Device.cer:644"]);
+    expect(names).toEqual(["ca:ca/BackupCA.cer:600", "ca:ca/BackupCA.crlnumber:600", "ca:ca/BackupCA.key:600", "ca:ca/BackupCA.srl:600", "client:client/Device.cer:644"]);
     // The CA key is in the backup exactly as on disk: still encrypted with the administrator's password.
     const key = b.files.find((f) => f.meta.path.endsWith("BackupCA.key"))!.content;
     expect(key.equals(source.keyBytes)).toBe(true);

@@ -122,7 +122,7 @@ describe("npm run bench -- --short", () => {
       console.warn("bench test: (c) HTTP skipped — no current production build; scripts/test.sh runs `npm run bench:short` after its build");
       return;
     }
-    for (const id of ["c.sqlite.submit", "c.sqlite.issue", "c.sqlite.end-to-end", "c.sqlite.rss"]) expect(byId(id)?.value, id).toBeGreaterThan(0);
+    for (const id of ["c.sqlite.submit", "c.sqlite.issue", "c.sqlite.end-to-end", "c.sqlite.fleet-submit", "c.sqlite.fleet-issue", "c.sqlite.fleet-end-to-end", "c.sqlite.rss"]) expect(byId(id)?.value, id).toBeGreaterThan(0);
     expect(byId("c.sqlite.rss")!.target).toBe("< 512 MB");
     expect(byId("f.sqlite.http.first")?.value).toBeGreaterThan(0);
   });

@@ -5,27 +5,24 @@
  * cases), the CA issues them, and the bundles are judged by OpenSSL and tar.
  */
 import { spawnSync } from "node:child_process";
-import { createServer, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { GET, POST } from "../../app/api/v1/certificates/[number]/bundle/route.ts";
 import { getDb } from "../db/index.ts";
-import { isAppError } from "../errors/app-error.ts";
 import { insertAdmin } from "../auth/test-support.ts";
 import { createApiToken } from "../auth/api-tokens.ts";
 import { createSession, SESSION_COOKIE } from "../auth/sessions.ts";
 import { configureCaServer } from "../ca/configure-server.ts";
-import { getPublicCaCertificate } from "../ca/get-server.ts";
 import { submitRequest } from "../ca/requests.ts";
 import { issueRequest } from "../ca/issue-request.ts";
 import { revokeCertificate } from "../ca/revoke-certificate.ts";
-import { certificateFile, getCertificate, searchCertificates } from "../ca/certificates.ts";
+import { getCertificate } from "../ca/certificates.ts";
 import { configureCaClient } from "../client/configure-client.ts";
 import { submitCertificateRequest } from "../client/submit-request.ts";
 import { getCaCertificate } from "../client/get-certificates.ts";
 import { openssl, opensslOk } from "../pki/test-support.ts";
 import { useIsolatedDataDir } from "../test-support/data-dir.ts";
+import { startCaApiServer, type CaApiServer } from "../test-support/client-instance.ts";
 import type { Usage } from "../pki/profiles.ts";
 import { listAudit } from "../audit/audit-log.ts";
 
@@ -33,56 +30,11 @@ const scratch = useIsolatedDataDir("bundle-route", { PORTCULLIS_PUBLIC_URL: unde
 const CA_PW = "bundle route CA password";
 const KEY_PW = "client key password";
 const P12_PW = "p12 export password";
-let api: Server;
+let api: CaApiServer | undefined;
 let auth: Record<string, string>;
 const numbers: Record<string, number> = {};
 let n = 0;
 const logged: string[] = [];
-
-function send(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
-}
-
-/** The CA server's public API, as app/api/v1 serves it. */
-function startApi(): Promise<number> {
-  api = createServer(async (req, res) => {
-    const url = new URL(req.url!, "http://x");
-    const p = url.pathname.replace(/^\/api\/v1/, "");
-    try {
-      if (req.method === "GET" && p === "/ca") {
-        const c = await getPublicCaCertificate();
-        return send(res, 200, { subject: c.subject, pem: c.pem, sha1Fingerprint: c.sha1Fingerprint, sha256Fingerprint: c.sha256Fingerprint, notBefore: c.notBefore, notAfter: c.notAfter, fileNameRoot: c.fileNameRoot });
-      }
-      if (req.method === "GET" && p === "/ca/certificate") {
-        // A root CA: its chain form is the certificate alone.
-        const c = await getPublicCaCertificate();
-        res.writeHead(200, { "content-type": "application/x-pem-file", "content-disposition": `attachment; filename="${c.fileNameRoot}.cer"` });
-        return res.end(c.pem);
-      }
-      if (req.method === "POST" && p === "/csrs") {
-        let body = "";
-        for await (const chunk of req) body += chunk;
-        const r = await submitRequest(JSON.parse(body), { ip: "127.0.0.1" });
-        return send(res, 201, { id: r.id, status: r.status, sha1Fingerprint: r.sha1Fingerprint, sha256Fingerprint: r.sha256Fingerprint });
-      }
-      if (req.method === "GET" && p === "/certificates") {
-        return send(res, 200, await searchCertificates({ number: url.searchParams.get("number") }));
-      }
-      const m = /^\/certificates\/(\d+)$/.exec(p);
-      if (req.method === "GET" && m) {
-        const f = await certificateFile(Number(m[1]), url.searchParams.get("format") ?? "pem");
-        res.writeHead(200, { "content-type": f.contentType, "content-disposition": `attachment; filename="${f.filename}"` });
-        return res.end(f.body);
-      }
-      send(res, 404, { error: { code: "not_found", message: "No such route" } });
-    } catch (e) {
-      if (isAppError(e)) return send(res, e.status, { error: { code: e.code, message: e.message } });
-      send(res, 500, { error: { code: "internal_error", message: String(e) } });
-    }
-  });
-  return new Promise((resolve) => api.listen(0, "127.0.0.1", () => resolve((api.address() as AddressInfo).port)));
-}
 
 /** Generates the key here (CA client), submits, issues with `usage`; the certificate number. */
 async function clientCertificate(root: string, usage: Usage, subject: Record<string, string>, sans: string, keyPassword?: string): Promise<number> {
@@ -117,7 +69,8 @@ beforeAll(async () => {
       logged.push(args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === "string" ? a : JSON.stringify(a))).join(" "));
     });
   }
-  const port = await startApi();
+  api = await startCaApiServer();
+  const port = api.port;
   await configureCaServer({
     fileNameRoot: "BundleCA",
     directory: "ca",
@@ -147,8 +100,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  api?.closeAllConnections();
-  await new Promise((r) => api?.close(r));
+  await api?.close();
   vi.restoreAllMocks();
 });
 

@@ -122,7 +122,7 @@ describe("bulk issuance", () => {
     const ids = await submitDevices(12, "BATCH-7");
     const other = await submitDevices(2, "OTHER");
     const abort = new AbortController();
-    const first = await startBulkIssue({ ...input, all: true, instance: "BATCH-7" }, { actor: "admin", concurrency: 2, signal: abort.signal, onProgress: (done) => done >= 5 && abort.abort() });
+    const first = await startBulkIssue({ ...input, all: true, instance: "BATCH-7" }, { actor: "admin", chunkSize: 2, signal: abort.signal, onProgress: (done) => done >= 5 && abort.abort() });
     expect(first.requested).toBe(12);
     expect(first.issued.length).toBeGreaterThanOrEqual(5);
     expect(first.issued.length).toBeLessThan(12);

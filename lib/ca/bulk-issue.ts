@@ -1,8 +1,9 @@
 /**
  * Bulk issuance: many pending requests (a fleet's submission batch) issued with one entry
  * of the CA key's password. The key is decrypted once, lives in memory for the batch only,
- * and every request goes through the same path as a single issuance (lint before signing,
- * claim of the request, number allocated in the storing transaction).
+ * and every request goes through the same steps as a single issuance (lint before signing,
+ * claim of the request, numbers allocated in the storing transaction), a chunk of up to
+ * 100 requests signed and then stored in one transaction at a time.
  *
  * Progress needs no state of its own: a batch is a list of request ids, and the ones no
  * longer pending are done. Running the same selection again resumes an interrupted batch
@@ -11,13 +12,14 @@
 import { getDb } from "../db/index.ts";
 import { AppError, isAppError, type AppErrorCode } from "../errors/app-error.ts";
 import { recordAudit } from "../audit/audit-log.ts";
-import { afterUnlock, issueWithUnlockedCa, mirrorSrl, validateIssueInput, type IssueInput } from "./issue-request.ts";
-import { requireCaServer, unlockCa } from "./server-context.ts";
+import { deliverMail } from "../mail/outbox.ts";
+import { afterUnlock, mirrorSrl, signForRequest, storeIssued, validateIssueInput, type IssueInput, type SignedForRequest, type UnlockedCa, type ValidIssueInput } from "./issue-request.ts";
+import { requireCaServer, unlockCa, type CaServerRow } from "./server-context.ts";
 
 /** Requests one call handles at most; larger batches are sent in several calls. */
 export const BULK_ISSUE_MAX = 1000;
-/** Issuances in flight at once inside a batch. */
-export const BULK_ISSUE_CONCURRENCY = 4;
+/** Requests signed, then stored in one transaction, at a time. */
+export const BULK_ISSUE_CHUNK = 100;
 
 export interface BulkIssueInput extends IssueInput {
   /** The requests to issue, or */
@@ -27,6 +29,8 @@ export interface BulkIssueInput extends IssueInput {
   instance?: unknown;
   hostname?: unknown;
   contactEmail?: unknown;
+  /** With or without `all`: the pending requests of one submission batch (POST /api/v1/admin/csrs/batch). */
+  batchId?: unknown;
 }
 
 export interface BulkIssueResult {
@@ -42,10 +46,11 @@ export interface BulkIssueOptions {
   actor: string;
   portalUrl?: string;
   now?: Date;
-  concurrency?: number;
-  /** Stops taking new requests once aborted; those in flight finish. */
+  /** Requests per transaction (BULK_ISSUE_CHUNK by default). */
+  chunkSize?: number;
+  /** Stops taking new requests once aborted; the chunk in flight finishes. */
   signal?: AbortSignal;
-  /** Called after each request is done (issued, skipped or failed). */
+  /** Called after each chunk is done (issued, skipped or failed). */
   onProgress?: (done: number, requested: number) => void;
 }
 
@@ -60,7 +65,8 @@ function optionalText(v: unknown, field: string, errors: Record<string, string>)
 
 async function selectIds(input: BulkIssueInput): Promise<string[]> {
   const errors: Record<string, string> = {};
-  const all = input.all === true || input.all === "true";
+  const batchId = optionalText(input.batchId, "batchId", errors);
+  const all = input.all === true || input.all === "true" || (batchId !== undefined && (input.ids === undefined || input.ids === null));
   if (input.ids !== undefined && input.ids !== null) {
     if (all) errors.ids = "Send either ids or all, not both";
     else if (!Array.isArray(input.ids) || input.ids.some((x) => typeof x !== "string" || x.length === 0 || x.length > 100)) errors.ids = "ids must be a list of request ids";
@@ -76,7 +82,7 @@ async function selectIds(input: BulkIssueInput): Promise<string[]> {
   if (!all) return [...new Set(input.ids as string[])];
   const db = await getDb();
   const rows = await db.certificateRequest.findMany({
-    where: { status: "pending", ...(instance ? { instance } : {}), ...(hostname ? { hostname } : {}), ...(contactEmail ? { contactEmail } : {}) },
+    where: { status: "pending", ...(batchId ? { batchId } : {}), ...(instance ? { instance } : {}), ...(hostname ? { hostname } : {}), ...(contactEmail ? { contactEmail } : {}) },
     orderBy: [{ receivedAt: "asc" }, { id: "asc" }],
     take: BULK_ISSUE_MAX,
     select: { id: true },
@@ -98,35 +104,27 @@ export async function startBulkIssue(input: BulkIssueInput, opts: BulkIssueOptio
   const result: BulkIssueResult = { requested: ids.length, issued: [], skipped: [], failed: [] };
   if (ids.length === 0) return result;
 
-  let unlocked: Awaited<ReturnType<typeof unlockCa>> | null = await unlockCa(ca, v.password);
+  let unlocked: UnlockedCa | null = await unlockCa(ca, v.password);
+  const chunkSize = Math.max(1, Math.min(opts.chunkSize ?? BULK_ISSUE_CHUNK, BULK_ISSUE_MAX));
+  const mailIds: string[] = [];
   try {
     await afterUnlock(unlocked, { actor: opts.actor, now });
-    let next = 0;
-    let done = 0;
-    const worker = async () => {
-      while (next < ids.length && !opts.signal?.aborted) {
-        const id = ids[next++];
-        try {
-          const r = await issueWithUnlockedCa(id, v, ca, unlocked!, { actor: opts.actor, portalUrl: opts.portalUrl, now: opts.now, mirror: false });
-          result.issued.push({ id, number: r.number });
-        } catch (e) {
-          if (isAppError(e) && (e.code === "conflict" || e.code === "not_found")) result.skipped.push({ id, reason: e.message });
-          else if (isAppError(e)) result.failed.push({ id, code: e.code, message: e.message });
-          else {
-            console.error(`Portcullis: bulk issuance of request ${id} failed: ${(e as Error).message}`);
-            result.failed.push({ id, code: "internal_error", message: "The certificate could not be issued because of an internal error" });
-          }
-        }
-        opts.onProgress?.(++done, ids.length);
+    for (let i = 0; i < ids.length && !opts.signal?.aborted; i += chunkSize) {
+      const chunk = ids.slice(i, i + chunkSize);
+      const signed = await signChunk(chunk, v, ca, unlocked, { now, portalUrl: opts.portalUrl }, result);
+      for (const s of await storeChunk(signed, v, unlocked, { actor: opts.actor, portalUrl: opts.portalUrl, now }, result)) {
+        result.issued.push({ id: s.id, number: s.number });
+        if (s.mailId) mailIds.push(s.mailId);
       }
-    };
-    const pool = Math.max(1, Math.min(opts.concurrency ?? BULK_ISSUE_CONCURRENCY, ids.length));
-    await Promise.all(Array.from({ length: pool }, worker));
+      opts.onProgress?.(Math.min(i + chunkSize, ids.length), ids.length);
+    }
   } finally {
     // The decrypted key is referenced by nothing once the batch ends.
     unlocked = null;
     if (result.issued.length) await mirrorSrl(ca.directory, ca.fileNameRoot);
   }
+  // The contacts' mails are in the outbox with the certificates; sending them does not hold up the answer.
+  for (const id of mailIds) void deliverMail(id).catch(() => undefined);
   result.issued.sort((a, b) => a.number - b.number);
   await recordAudit({
     action: "bulk.issue",
@@ -145,4 +143,68 @@ export async function startBulkIssue(input: BulkIssueInput, opts: BulkIssueOptio
     at: now,
   });
   return result;
+}
+
+type Progress = Pick<BulkIssueResult, "skipped" | "failed">;
+
+function recordFailure(id: string, e: unknown, into: Progress): void {
+  if (isAppError(e) && (e.code === "conflict" || e.code === "not_found")) into.skipped.push({ id, reason: e.message });
+  else if (isAppError(e)) into.failed.push({ id, code: e.code, message: e.message });
+  else {
+    console.error(`Portcullis: bulk issuance of request ${id} failed: ${(e as Error).message}`);
+    into.failed.push({ id, code: "internal_error", message: "The certificate could not be issued because of an internal error" });
+  }
+}
+
+/** Builds, lints and signs the chunk's pending requests; the others are skipped, refusals recorded. */
+async function signChunk(ids: string[], v: ValidIssueInput, ca: CaServerRow, unlocked: UnlockedCa, o: { now: Date; portalUrl?: string }, into: Progress): Promise<SignedForRequest[]> {
+  const rows = await (await getDb()).certificateRequest.findMany({ where: { id: { in: ids } } });
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const signed: SignedForRequest[] = [];
+  for (const id of ids) {
+    const request = byId.get(id);
+    if (!request) {
+      into.skipped.push({ id, reason: "No such request" });
+    } else if (request.status !== "pending") {
+      into.skipped.push({ id, reason: `This request was already ${request.status}${request.certificateNumber ? ` (certificate number ${request.certificateNumber})` : ""}; nothing was changed` });
+    } else {
+      try {
+        signed.push(await signForRequest(request, v, ca, unlocked, o));
+      } catch (e) {
+        recordFailure(id, e, into);
+      }
+    }
+  }
+  return signed;
+}
+
+/**
+ * Stores a signed chunk in one transaction. When another administrator or instance took
+ * one of its requests meanwhile, the chunk is stored request by request instead, so each
+ * gets its own outcome. Database failures end the call (the chunks stored so far stay
+ * stored; running the selection again resumes).
+ */
+async function storeChunk(signed: SignedForRequest[], v: ValidIssueInput, unlocked: UnlockedCa, o: { actor: string; portalUrl?: string; now: Date }, into: Progress) {
+  if (signed.length === 0) return [];
+  try {
+    return await storeIssued(signed, v, unlocked, o);
+  } catch (e) {
+    if (!isAppError(e) || e.code !== "conflict" || signed.length === 1) {
+      if (isAppError(e) && e.code !== "unavailable") {
+        for (const s of signed) recordFailure(s.request.id, e, into);
+        return [];
+      }
+      throw e;
+    }
+  }
+  const stored: Awaited<ReturnType<typeof storeIssued>> = [];
+  for (const s of signed) {
+    try {
+      stored.push(...(await storeIssued([s], v, unlocked, o)));
+    } catch (e) {
+      if (!isAppError(e) || e.code === "unavailable") throw e;
+      recordFailure(s.request.id, e, into);
+    }
+  }
+  return stored;
 }

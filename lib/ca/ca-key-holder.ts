@@ -15,6 +15,7 @@ import { INSTANCE_ID, startScheduledJob, type ScheduledJob } from "../jobs/sched
 import { crlDue, signCurrentCrl, signCrlIfDue, type SignedCrlInfo } from "./crl-signing.ts";
 import { ensureOcspSigner } from "./ocsp-responder.ts";
 import { requireCaServer, unlockCa } from "./server-context.ts";
+import { forgetUnlockedKey } from "./unlocked-key-cache.ts";
 import { recordAudit } from "../audit/audit-log.ts";
 import { str } from "./validation.ts";
 
@@ -103,9 +104,10 @@ export async function lockCa(opts: { actor?: string } = {}): Promise<{ unlocked:
   return { unlocked: false };
 }
 
-/** Drops the key from memory (Lock, reinitialize). */
+/** Drops the key from memory (Lock, reinitialize), the one kept briefly after an issuance too. */
 export function dropHeldCaKey(): void {
   holder.held = null;
+  forgetUnlockedKey();
   const stop = holder.stopJob;
   holder.stopJob = null;
   stop?.();

@@ -195,7 +195,9 @@ describe("existing key and certificate", () => {
     const re = await reinitializeCaServer();
     expect(re.keptFiles).toContain(join(dir, "TestCA.key"));
     expect(await dbIsEmpty()).toBe(true);
-    expect(readdirSync(dir).sort()).toEqual(["TestCA.cer", "TestCA.key", "TestCA.srl"]);
+    // The CRL number signed at configuration stays beside the files, for the next configuration.
+    expect(readdirSync(dir).sort()).toEqual(["TestCA.cer", "TestCA.crlnumber", "TestCA.key", "TestCA.srl"]);
+    expect(readFileSync(join(dir, "TestCA.crlnumber"), "utf8")).toBe("02\n");
 
     expect((await inspectCaServerLocation({ fileNameRoot: "TestCA", directory: "reuse" })).mode).toBe("existing");
     await expectAppError(configureCaServer(input({ directory: "reuse", keyPassword: "not the password" })), "wrong_password", "keyPassword");

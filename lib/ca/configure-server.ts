@@ -26,7 +26,7 @@ import { bool, emailProblem, hostProblem, intInRange, str } from "./validation.t
 import { chainFilePath, chainLinks, type ChainLinkView } from "./get-server.ts";
 import { caIssuersUrls, fetchIssuersFromAia } from "./fetch-issuers.ts";
 import { appendAudit } from "../audit/audit-log.ts";
-import { signCrlIfDueWithPassword } from "./crl-signing.ts";
+import { crlNumberFilePath, readCrlNumberFile, signCrlIfDueWithPassword } from "./crl-signing.ts";
 
 export const CA_VALIDITY_MAX_DAYS = 10950;
 export const ISSUED_VALIDITY_MAX_DAYS = 3650;
@@ -158,7 +158,22 @@ interface ValidSmtp {
   settings: SmtpSettings | null;
 }
 
-function validateCommon(input: ConfigureCaInput, errors: FieldErrors, caValidityDays?: number): { issuedValidityDays?: number; smtp: ValidSmtp; adminEmail: string } {
+/** The most days an issued certificate may last under a CA certificate valid until `notAfter`. */
+export function issuedValidityLimit(notAfter: Date, now: Date): { caDaysLeft: number; maxDays: number } {
+  const caDaysLeft = Math.floor((notAfter.getTime() - now.getTime()) / 86400_000);
+  return { caDaysLeft, maxDays: Math.max(1, caDaysLeft) };
+}
+
+/** The message for issued validity beyond the CA certificate's remaining life. */
+export function issuedValidityTooLong(caDaysLeft: number, maxDays: number): string {
+  return `Issued certificates cannot outlive the CA certificate (valid ${caDaysLeft} more days): use at most ${maxDays} days`;
+}
+
+/**
+ * The settings that stay editable after configuration — issued validity, SMTP and the
+ * administrator's e-mail — checked field by field into `errors`.
+ */
+export function validateServerSettings(input: ConfigureCaInput, errors: FieldErrors, caValidityDays?: number): { issuedValidityDays?: number; smtp: ValidSmtp; adminEmail: string } {
   const issued = intInRange(input.issuedValidityDays, 1, ISSUED_VALIDITY_MAX_DAYS, "validity period");
   if (issued.problem) errors.issuedValidityDays = issued.problem;
   else if (caValidityDays !== undefined && issued.value! > caValidityDays) errors.issuedValidityDays = `Issued certificates cannot outlive the CA certificate: use at most ${caValidityDays} days`;
@@ -185,6 +200,13 @@ function validateCommon(input: ConfigureCaInput, errors: FieldErrors, caValidity
   const ep = emailProblem(adminEmail);
   if (ep) errors.adminEmail = ep;
   return { issuedValidityDays: issued.value, smtp: { settings }, adminEmail };
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  return fs.access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 let busy = false;
@@ -222,7 +244,7 @@ async function configureNew(input: ConfigureCaInput, state: FilesState, fileName
   if (!isKeyAlgorithm(algRaw)) errors.keyAlgorithm = "Choose one of ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096";
   const caDays = intInRange(input.caValidityDays, 1, CA_VALIDITY_MAX_DAYS, "CA validity period");
   if (caDays.problem) errors.caValidityDays = caDays.problem;
-  const common = validateCommon(input, errors, caDays.value);
+  const common = validateServerSettings(input, errors, caDays.value);
   if (Object.keys(errors).length) throw AppError.validation(errors);
 
   const keyAlgorithm = algRaw as KeyAlgorithm;
@@ -243,11 +265,13 @@ async function configureNew(input: ConfigureCaInput, state: FilesState, fileName
       await tx.moveAside(lone, to);
       renamed.push({ from: lone, to });
     }
-    // A stale SRL belongs to the old pair: numbering of a new CA starts at 1.
-    if (state.srlExists) {
-      const to = await freeOldName(state.paths.srl);
-      await tx.moveAside(state.paths.srl, to);
-      renamed.push({ from: state.paths.srl, to });
+    // A stale SRL or CRL number belongs to the old pair: numbering of a new CA starts at 1.
+    const crlNumberFile = crlNumberFilePath(state.paths.directory, fileNameRoot);
+    for (const stale of [state.srlExists ? state.paths.srl : null, (await fileExists(crlNumberFile)) ? crlNumberFile : null]) {
+      if (!stale) continue;
+      const to = await freeOldName(stale);
+      await tx.moveAside(stale, to);
+      renamed.push({ from: stale, to });
     }
     await tx.stage(state.paths.key, keyPem);
     await tx.stage(state.paths.cer, ca.pem);
@@ -290,7 +314,7 @@ async function configureExisting(input: ConfigureCaInput, state: FilesState, fil
   const errors: FieldErrors = {};
   const keyPassword = str(input.keyPassword);
   if (!keyPassword) errors.keyPassword = "Enter the password of the existing CA private key";
-  const common = validateCommon(input, errors);
+  const common = validateServerSettings(input, errors);
   if (Object.keys(errors).length) throw AppError.validation(errors);
 
   const [cerText, keyText] = await Promise.all([fs.readFile(state.paths.cer), fs.readFile(state.paths.key, "utf8")]);
@@ -305,9 +329,9 @@ async function configureExisting(input: ConfigureCaInput, state: FilesState, fil
   if (cert.notBefore > now) throw new AppError("validation_failed", `${state.paths.cer} is not valid before ${cert.notBefore.toISOString()}`, { field: "fileNameRoot" });
   const key = decryptPrivateKey(keyText, keyPassword, "keyPassword");
   if (!keyMatchesCertificate(key, cert)) throw new AppError("key_mismatch", `${state.paths.key} does not belong to the certificate in ${state.paths.cer}`, { field: "fileNameRoot" });
-  const caDaysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / 86400_000);
-  if (common.issuedValidityDays !== undefined && common.issuedValidityDays > Math.max(1, caDaysLeft)) {
-    throw new AppError("validation_failed", `Issued certificates cannot outlive the CA certificate (valid ${caDaysLeft} more days): use at most ${Math.max(1, caDaysLeft)} days`, { field: "issuedValidityDays" });
+  const limit = issuedValidityLimit(cert.notAfter, now);
+  if (common.issuedValidityDays !== undefined && common.issuedValidityDays > limit.maxDays) {
+    throw new AppError("validation_failed", issuedValidityTooLong(limit.caDaysLeft, limit.maxDays), { field: "issuedValidityDays" });
   }
   const chainPath = chainFilePath(state.paths.directory, fileNameRoot);
   const chain = await resolveIssuerChain({ input, cert, fileChain, cerPath: state.paths.cer, chainPath, now });
@@ -318,6 +342,8 @@ async function configureExisting(input: ConfigureCaInput, state: FilesState, fil
   const algId = pub.algorithm === "ECDSA" ? (pub.curve === "P-384" ? "ecdsa-p384" : pub.curve === "P-256" ? "ecdsa-p256" : pub.label) : pub.algorithm === "RSA" ? `rsa-${pub.bits}` : pub.label;
 
   let nextNumber = 1;
+  // The CRL numbers this CA signed before it was reinitialized go on from where they were.
+  const nextCrlNumber = (await readCrlNumberFile(state.paths.directory, fileNameRoot)) ?? 1;
   const tx = new FileTransaction();
   const files = [state.paths.cer, state.paths.key];
   const renamed: { from: string; to: string }[] = [];
@@ -353,6 +379,7 @@ async function configureExisting(input: ConfigureCaInput, state: FilesState, fil
       caChainPem: chain.issuers.length ? certificatesToPem(chain.issuers) : null,
       info,
       nextNumber,
+      crlNumber: nextCrlNumber - 1,
       files,
       actor: opts.actor,
       portalUrl: opts.portalUrl,
@@ -463,7 +490,7 @@ function chainLine(chain: IssuerChain, chainPath: string): string {
 
 interface SaveArgs {
   input: ConfigureCaInput;
-  common: ReturnType<typeof validateCommon>;
+  common: ReturnType<typeof validateServerSettings>;
   mode: "new" | "existing";
   fileNameRoot: string;
   directory: string;
@@ -475,6 +502,8 @@ interface SaveArgs {
   caChainPem?: string | null;
   info: ReturnType<typeof describeCertificate>;
   nextNumber: number;
+  /** The last CRL number signed with this key (0: none). */
+  crlNumber?: number;
   files: string[];
   actor?: string;
   portalUrl?: string;
@@ -511,6 +540,7 @@ async function saveConfiguration(a: SaveArgs): Promise<string | null> {
         notBefore: a.info.notBefore,
         notAfter: a.info.notAfter,
         nextNumber: a.nextNumber,
+        crlNumber: a.crlNumber ?? 0,
         configuredBy: a.actor ?? null,
       },
     });

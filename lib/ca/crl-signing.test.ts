@@ -1,5 +1,5 @@
-import { beforeEach, describe, expect, it } from "vitest";
-import { readFileSync, writeFileSync } from "node:fs";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { getDb } from "../db/index.ts";
 import { openssl, opensslOk } from "../pki/test-support.ts";
@@ -90,7 +90,7 @@ describe("a CRL from day one", () => {
     expect(await pem.text()).toBe(row.crlPem);
   });
 
-  it("the existing-key mode publishes one too", async () => {
+  it("the existing-key mode publishes one too, numbered after the CA's earlier CRLs", async () => {
     await reinitializeCaServer();
     const db = await getDb();
     expect(await db.caServer.count()).toBe(0);
@@ -98,7 +98,7 @@ describe("a CRL from day one", () => {
     const { row, verifyOk, number, text } = await storedCrl();
     expect(row.mode).toBe("existing");
     expect(verifyOk).toBe(true);
-    expect(number).toBe("crlNumber=0x01");
+    expect(number).toBe("crlNumber=0x02");
     expect(text).toContain("No Revoked Certificates");
   });
 
@@ -240,6 +240,97 @@ describe("CRL numbers under concurrency", () => {
     const { createPrivateKey } = await import("node:crypto");
     await expectAppError(signCurrentCrl(createPrivateKey(readFileSync(other))), "key_mismatch");
     expect((await caRow()).crlNumber).toBe(1);
+  });
+});
+
+describe("CRL numbers across Reinitialize (RFC 5280 5.2.3)", () => {
+  const crlNumberFile = async () => join((await caRow()).directory, "CrlCA.crlnumber");
+
+  it("configured again with the existing key, the CA goes on after its last CRL number", async () => {
+    // Configuration signed 1; two more.
+    await resignCrl({ caKeyPassword: KEY_PW });
+    await resignCrl({ caKeyPassword: KEY_PW });
+    expect((await storedCrl()).number).toBe("crlNumber=0x03");
+    const file = await crlNumberFile();
+    // OpenSSL's crlnumber format: the next number, hex.
+    expect(readFileSync(file, "utf8")).toBe("04\n");
+
+    await reinitializeCaServer();
+    expect(readFileSync(file, "utf8")).toBe("04\n");
+    await configureCaServer({ fileNameRoot: "CrlCA", directory, keyPassword: KEY_PW, issuedValidityDays: 30, adminEmail: "camgr@example.com" });
+    const first = await storedCrl();
+    expect(first.verifyOk).toBe(true);
+    expect(first.number).toBe("crlNumber=0x04");
+    await resignCrl({ caKeyPassword: KEY_PW });
+    const next = await storedCrl();
+    expect(next.verifyOk).toBe(true);
+    expect(next.number).toBe("crlNumber=0x05");
+    expect(readFileSync(file, "utf8")).toBe("06\n");
+  });
+
+  it("reinitialize writes the file from the database for a CA whose CRLs predate it", async () => {
+    await resignCrl({ caKeyPassword: KEY_PW });
+    const file = await crlNumberFile();
+    rmSync(file);
+    await reinitializeCaServer();
+    expect(readFileSync(file, "utf8")).toBe("03\n");
+    await configureCaServer({ fileNameRoot: "CrlCA", directory, keyPassword: KEY_PW, issuedValidityDays: 30, adminEmail: "camgr@example.com" });
+    expect((await storedCrl()).number).toBe("crlNumber=0x03");
+  });
+
+  it("a new key pair starts again at 1 and keeps the old CA's file aside", async () => {
+    await resignCrl({ caKeyPassword: KEY_PW });
+    const row = await caRow();
+    const file = await crlNumberFile();
+    await reinitializeCaServer();
+    // A lone certificate: the new-key mode renames it, and the old CA's numbers with it.
+    rmSync(join(row.directory, "CrlCA.key"));
+    await configureCaServer({ fileNameRoot: "CrlCA", directory, keyPassword: KEY_PW, subject: { CN: "Second CRL Test CA" }, caValidityDays: 3650, issuedValidityDays: 365, adminEmail: "camgr@example.com" });
+    caFile = join(row.directory, "CrlCA.cer");
+    const crl = await storedCrl();
+    expect(crl.verifyOk).toBe(true);
+    expect(crl.number).toBe("crlNumber=0x01");
+    expect(readFileSync(file, "utf8")).toBe("02\n");
+    expect(readFileSync(`${file}.old`, "utf8")).toBe("03\n");
+  });
+
+  it("a crlnumber file that cannot be written does not stop signing; Reinitialize then refuses and deletes nothing", async () => {
+    const file = await crlNumberFile();
+    // Something in the way that a rename cannot replace (as a full or read-only disk would refuse).
+    rmSync(file);
+    mkdirSync(join(file, "blocked"), { recursive: true });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const signed = await resignCrl({ caKeyPassword: KEY_PW });
+      expect(signed.crlNumber).toBe(2);
+      expect((await storedCrl()).number).toBe("crlNumber=0x02");
+      expect(logged.mock.calls.flat().join(" ")).toContain("CrlCA.crlnumber could not be updated");
+    } finally {
+      logged.mockRestore();
+    }
+    const e = await expectAppError(reinitializeCaServer(), "directory_unwritable");
+    expect(e.message).toContain(`${file} cannot be written`);
+    expect(e.message).toContain("the last CRL number (2)");
+    expect((await caRow()).crlNumber).toBe(2);
+    expect(readdirSync(join(file, "..")).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+
+    rmSync(file, { recursive: true });
+    await reinitializeCaServer();
+    expect(readFileSync(file, "utf8")).toBe("03\n");
+  });
+
+  it("a crlnumber file that is not a number refuses the existing-key mode, naming it, and writes nothing", async () => {
+    const file = await crlNumberFile();
+    await reinitializeCaServer();
+    writeFileSync(file, "not a number\n");
+    const e = await expectAppError(
+      configureCaServer({ fileNameRoot: "CrlCA", directory, keyPassword: KEY_PW, issuedValidityDays: 30, adminEmail: "camgr@example.com" }),
+      "validation_failed",
+      "fileNameRoot",
+    );
+    expect(e.message).toBe(`${file} does not hold a hexadecimal CRL number`);
+    expect(await (await getDb()).caServer.count()).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe("not a number\n");
   });
 });
 

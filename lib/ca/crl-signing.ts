@@ -6,7 +6,9 @@
  * the stored number, in the same transaction that stores the CRL, so two signers never
  * publish two CRLs with one number and the number only ever grows.
  */
-import type { KeyObject } from "node:crypto";
+import { randomBytes, type KeyObject } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
 import { getDb, type Db } from "../db/index.ts";
 import { AppError } from "../errors/app-error.ts";
 import { env } from "../env.ts";
@@ -18,6 +20,7 @@ import { ensureOcspSigner } from "./ocsp-responder.ts";
 import { requireCaServer, unlockCa } from "./server-context.ts";
 import { appendAudit } from "../audit/audit-log.ts";
 import { intInRange, str } from "./validation.ts";
+import { parseSrl, serverFilePaths, srlText, unwritableDirectory } from "./server-files.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
@@ -57,6 +60,49 @@ export function wholeSecond(d: Date): Date {
 /** How long before nextUpdate administrators are reminded (PORTCULLIS_CRL_REMINDER_HOURS). */
 export function crlReminderWindowMs(): number {
   return env().PORTCULLIS_CRL_REMINDER_HOURS * HOUR_MS;
+}
+
+/**
+ * `<root>.crlnumber` beside the CA's key and certificate: the next CRL number, in hex, as
+ * OpenSSL's crlnumber file holds it. It outlives Reinitialize, so the same CA configured
+ * again with its existing key goes on with higher CRL numbers (RFC 5280 5.2.3) instead of
+ * starting again at 1. A new key pair moves a stale one aside, as it does the SRL.
+ */
+export function crlNumberFilePath(directory: string, root: string): string {
+  return join(serverFilePaths(directory, root).directory, `${root}.crlnumber`);
+}
+
+/** The next CRL number `<root>.crlnumber` holds; null when there is no such file. */
+export async function readCrlNumberFile(directory: string, root: string): Promise<number | null> {
+  const file = crlNumberFilePath(directory, root);
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new AppError("validation_failed", `${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})`, { field: "fileNameRoot", cause: e });
+  }
+  const n = parseSrl(text);
+  if (n === null) throw new AppError("validation_failed", `${file} does not hold a hexadecimal CRL number`, { field: "fileNameRoot" });
+  return n;
+}
+
+/**
+ * Raises `<root>.crlnumber` to follow `lastNumber` (never lowers it), atomically: a
+ * temporary file renamed into place. Throws directory_unwritable when it cannot.
+ */
+export async function recordCrlNumber(directory: string, root: string, lastNumber: number): Promise<void> {
+  const file = crlNumberFilePath(directory, root);
+  const stored = await readCrlNumberFile(directory, root).catch(() => null);
+  if (stored !== null && stored > lastNumber) return; // already follows it
+  const tmp = join(file, "..", `.${root}.crlnumber.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    await fs.writeFile(tmp, srlText(lastNumber + 1), { mode: 0o600 });
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.unlink(tmp).catch(() => {});
+    throw unwritableDirectory(join(file, ".."), e, "fileNameRoot");
+  }
 }
 
 interface CrlTimes {
@@ -115,6 +161,12 @@ export async function signCrlInTransaction(tx: Tx, privateKey: KeyObject, now: D
     data: { crlNumber, crlPem: crl.pem, crlThisUpdate: thisUpdate, crlNextUpdate: nextUpdate },
   });
   if (stored.count !== 1) throw new CrlNumberConflict();
+  // Before the commit, so the file is never behind a published CRL (a rollback at worst
+  // leaves a gap, which RFC 5280 allows). While configured the database is the truth: a
+  // full or read-only disk must not stop a revocation, and Reinitialize brings the file up to date.
+  await recordCrlNumber(server.directory, server.fileNameRoot, crlNumber).catch((e: unknown) => {
+    console.error(`[portcullis] ${crlNumberFilePath(server.directory, server.fileNameRoot)} could not be updated: ${String((e as Error)?.message ?? e).slice(0, 300)}`);
+  });
   await appendAudit(tx, { action: "crl.sign", actor, target: `crl:${crlNumber}`, details: { entries: revoked.length, thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString() }, at: thisUpdate });
   return { crlNumber, thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString(), entries: revoked.length };
 }

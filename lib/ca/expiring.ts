@@ -66,7 +66,7 @@ function parseCursor(cursor: string): { notAfter: Date; number: number } {
 export async function listExpiringCertificates(opts: { withinDays?: unknown; now?: Date; cursor?: string | null; take?: number } = {}): Promise<{ items: ExpiringCertificate[]; nextCursor: string | null }> {
   const withinDays = parseWindowDays(opts.withinDays);
   const now = opts.now ?? new Date();
-  const take = Math.min(Math.max(Math.trunc(Number.isFinite(opts.take) ? opts.take! : PAGE_SIZE), 1), 500);
+  const take = Math.min(Math.max(Math.trunc(Number.isFinite(opts.take) ? opts.take! : PAGE_SIZE), 1), 200);
   const until = new Date(now.getTime() + withinDays * DAY_MS);
   const after = opts.cursor ? parseCursor(opts.cursor) : null;
   const db = await getDb();
@@ -74,8 +74,9 @@ export async function listExpiringCertificates(opts: { withinDays?: unknown; now
     where: {
       status: "valid",
       revokedAt: null,
-      notAfter: { gt: now, lte: until },
-      ...(after ? { OR: [{ notAfter: { gt: after.notAfter } }, { notAfter: after.notAfter, number: { gt: after.number } }] } : {}),
+      // After a cursor, `notAfter >= a AND (notAfter > a OR number > b)`: an index range that starts at the cursor (see listPendingRequests).
+      notAfter: { gt: now, lte: until, ...(after ? { gte: after.notAfter } : {}) },
+      ...(after ? { OR: [{ notAfter: { gt: after.notAfter } }, { number: { gt: after.number } }] } : {}),
     },
     select: SELECT,
     orderBy: [{ notAfter: "asc" }, { number: "asc" }],

@@ -95,10 +95,11 @@ async function opensslFacts(n: number): Promise<{ serial: string; notAfter: stri
   return { serial, notAfter };
 }
 
-beforeAll(async () => {
-  await configureCaServer({
+/** The CA of these tests, in `directory`, mailing through the test SMTP server. */
+function configureWarnCa(directory: string) {
+  return configureCaServer({
     fileNameRoot: "WarnCA",
-    directory: "ca",
+    directory,
     keyPassword: KEY_PW,
     subject: { O: "Example", CN: "Expiry Warnings Test CA" },
     caValidityDays: 3650,
@@ -106,6 +107,10 @@ beforeAll(async () => {
     smtp: { host: "127.0.0.1", port: smtp.port },
     adminEmail: ADMIN,
   });
+}
+
+beforeAll(async () => {
+  await configureWarnCa("ca");
 }, 120_000);
 
 describe("configuration", () => {
@@ -444,16 +449,7 @@ describe.skipIf(!pgUrl)("on PostgreSQL", () => {
 
   beforeAll(async () => {
     expect(databaseProvider()).toBe("postgres");
-    await configureCaServer({
-      fileNameRoot: "WarnCA",
-      directory: "ca-postgres",
-      keyPassword: KEY_PW,
-      subject: { O: "Example", CN: "Expiry Warnings Test CA" },
-      caValidityDays: 3650,
-      issuedValidityDays: VALIDITY_DAYS,
-      smtp: { host: "127.0.0.1", port: smtp.port },
-      adminEmail: ADMIN,
-    });
+    await configureWarnCa("ca-postgres");
   }, 120_000);
 
   it("racing holders and racing runs mail each threshold once", async () => {

@@ -140,7 +140,7 @@ describe.skipIf(!probe.ok)("CA directory on a read-only or full file system", ()
     const r = await issueRequest(first.id, { usage: "tls", caKeyPassword: KEY_PW, fingerprintVerified: true }, { actor: "admin" });
     expect(r.number).toBe(1);
     expect(readFileSync(srl, "utf8")).toBe("01\n");
-    expect(readdirSync(dir).sort()).toEqual(["DiskCA.cer", "DiskCA.key", "DiskCA.srl", "filler"]);
+    expect(readdirSync(dir).sort()).toEqual(["DiskCA.cer", "DiskCA.crlnumber", "DiskCA.key", "DiskCA.srl", "filler"]);
 
     rmSync(filler);
     const second = await submitRequest({ csr: csr("two.example.com"), contact: { name: "Tina Tech" }, filename: "two" });

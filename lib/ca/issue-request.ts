@@ -9,21 +9,24 @@ import { promises as fs } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { getDb } from "../db/index.ts";
+import { Prisma } from "../db/generated/sqlite/client.ts";
 import { AppError, type FieldErrors } from "../errors/app-error.ts";
 import { env } from "../env.ts";
 import { parseCsr } from "../pki/csr.ts";
-import { issueLintedCertificate } from "../pki/preview.ts";
+import { issueLintedCertificate, type CheckedCertificate } from "../pki/preview.ts";
+import { keyAlgorithmName, type IssuableCsr } from "../pki/fast-issue.ts";
+import { leanParseCsr, pemBody } from "../pki/der.mjs";
 import type { Finding } from "../pki/lint.ts";
 import { isUsage, USAGES, type Usage } from "../pki/profiles.ts";
 import { describeCertificate } from "../pki/certificates.ts";
 import { enqueueMail, deliverMail } from "../mail/outbox.ts";
 import { certificateIssuedEmail } from "../mail/templates/certificate-issued.ts";
 import { ensureOcspSigner } from "./ocsp-responder.ts";
-import { signCrlIfDue } from "./crl-signing.ts";
+import { crlDue, signCrlIfDue } from "./crl-signing.ts";
 import { portalBase, requireCaServer, smtpOf, unlockCa, type CaServerRow } from "./server-context.ts";
 import { serverFilePaths, srlText } from "./server-files.ts";
 import { extensionUrls } from "./extension-urls.ts";
-import { appendAudit } from "../audit/audit-log.ts";
+import { appendAuditMany } from "../audit/audit-log.ts";
 import { bool, str } from "./validation.ts";
 
 export const VERIFICATION_CHANNELS = ["phone", "in-person", "other"] as const;
@@ -74,11 +77,11 @@ function validate(input: IssueInput): { usage: Usage; password: string; channel:
 export async function issueRequest(id: string, input: IssueInput, opts: { actor: string; portalUrl?: string; now?: Date }): Promise<IssueResult> {
   const v = validate(input);
   const db = await getDb();
-  await pendingRequest(id);
+  const request = await pendingRequest(id);
   const ca = await requireCaServer(db);
   const unlocked = await unlockCa(ca, v.password);
-  await afterUnlock(unlocked, { actor: opts.actor, now: opts.now ?? new Date() });
-  return issueWithUnlockedCa(id, v, ca, unlocked, opts);
+  await afterUnlock(unlocked, { actor: opts.actor, now: opts.now ?? new Date(), row: ca });
+  return issueWithUnlockedCa(id, v, ca, unlocked, { ...opts, request });
 }
 
 /** The issuance input, checked: what `issueWithUnlockedCa` takes. */
@@ -93,54 +96,136 @@ async function pendingRequest(id: string) {
 }
 
 /** What is due whenever the password was typed: the OCSP responder's certificate and the CRL. */
-export async function afterUnlock(unlocked: UnlockedCa, opts: { actor: string; now: Date }): Promise<void> {
+export async function afterUnlock(unlocked: UnlockedCa, opts: { actor: string; now: Date; row?: CaServerRow }): Promise<void> {
+  const row =
+    opts.row ??
+    (await (await getDb()).caServer.findUnique({
+      where: { id: 1 },
+      select: { ocspCertificatePem: true, ocspKeyEnc: true, ocspNotAfter: true, crlPem: true, crlThisUpdate: true, crlNextUpdate: true },
+    }));
+  if (!row) return;
   // The password is typed: the moment to (re)issue the OCSP responder's certificate when due.
-  await ensureOcspSigner(unlocked);
+  await ensureOcspSigner(unlocked, { now: opts.now, row });
   // Likewise the CRL, when there is none yet or it is ageing.
-  await signCrlIfDue(unlocked.privateKey, { now: opts.now, actor: opts.actor });
+  if (crlDue(row, opts.now)) await signCrlIfDue(unlocked.privateKey, { now: opts.now, actor: opts.actor });
 }
 
 export type UnlockedCa = Awaited<ReturnType<typeof unlockCa>>;
+
+type RequestRow = Awaited<ReturnType<typeof pendingRequest>>;
+
+/** A request and the certificate made for it, linted and signed, not yet stored. */
+export interface SignedForRequest {
+  request: RequestRow;
+  issued: CheckedCertificate;
+}
 
 /**
  * Issues request `id` with a CA key already unlocked by the caller (one password entry for
  * a batch). Lint before issuance, the claim of the request and the number allocation are
  * the same as for a single issuance.
  */
-export async function issueWithUnlockedCa(id: string, v: ValidIssueInput, ca: CaServerRow, unlocked: UnlockedCa, opts: { actor: string; portalUrl?: string; now?: Date; mirror?: boolean }): Promise<IssueResult> {
-  const db = await getDb();
-  const request = await pendingRequest(id);
+export async function issueWithUnlockedCa(
+  id: string,
+  v: ValidIssueInput,
+  ca: CaServerRow,
+  unlocked: UnlockedCa,
+  opts: { actor: string; portalUrl?: string; now?: Date; mirror?: boolean; /** The pending row, when the caller just read it. */ request?: RequestRow },
+): Promise<IssueResult> {
+  const request = opts.request?.id === id ? opts.request : await pendingRequest(id);
   const now = opts.now ?? new Date();
-  const csr = await parseCsr(request.csrPem);
-  // Linted before the CA key signs: lint errors refuse the issuance here, before anything is stored.
-  const issued = await issueLintedCertificate({ csr, usage: v.usage, ca: unlocked, validityDays: ca.issuedValidityDays, now, ...extensionUrls(ca.fileNameRoot, opts.portalUrl) });
-  const issuer = describeCertificate(unlocked.certificate).subject;
-  const base = portalBase(env().PORTCULLIS_PUBLIC_URL ?? opts.portalUrl);
+  const signed = await signForRequest(request, v, ca, unlocked, { now, portalUrl: opts.portalUrl });
+  const [stored] = await storeIssued([signed], v, unlocked, { actor: opts.actor, portalUrl: opts.portalUrl, now });
+  if (opts.mirror !== false) await mirrorSrl(ca.directory, ca.fileNameRoot);
+  let emailSentTo: string | null = null;
+  if (stored.mailId) {
+    const r = await deliverMail(stored.mailId).catch(() => ({ status: "pending" as const }));
+    if (r.status === "sent") emailSentTo = request.contactEmail;
+  }
+  const { issued } = signed;
+  return {
+    number: stored.number,
+    serial: issued.serial,
+    pem: issued.pem,
+    filename: request.filename,
+    subject: request.subject,
+    notBefore: issued.notBefore.toISOString(),
+    notAfter: issued.notAfter.toISOString(),
+    sha1Fingerprint: issued.sha1Fingerprint,
+    sha256Fingerprint: issued.sha256Fingerprint,
+    usage: v.usage,
+    emailSentTo,
+    message: `Certificate number ${stored.number} issued for Certificate Signing Request "${request.filename}"`,
+    lintWarnings: issued.lintWarnings,
+  };
+}
 
-  let mailId: string | null = null;
-  const number = await db.$transaction(async (tx) => {
-    // Claim the request first: a second administrator (or a double click) finds it taken.
-    const claimed = await tx.certificateRequest.updateMany({ where: { id, status: "pending" }, data: { status: "issued", pendingKey: null, processedAt: now, processedBy: opts.actor } });
-    if (claimed.count !== 1) throw new AppError("conflict", "This request was processed meanwhile by another administrator; nothing was changed");
-    // An atomic increment: concurrent issuances (other instances too) wait for the row lock
-    // and take the next number; a rollback gives the number back, so none is skipped.
-    const server = await tx.caServer.update({ where: { id: 1 }, data: { nextNumber: { increment: 1 } } }).catch((e: unknown) => {
-      if ((e as { code?: string }).code === "P2025") throw new AppError("not_configured", "This instance is not configured as a Certificate Authority server");
-      throw e;
-    });
-    const n = server.nextNumber - 1;
-    await tx.certificate.create({
-      data: {
-        number: n,
+/**
+ * The certificate for a pending request, built, linted and signed (nothing stored). The
+ * CSR was checked in full when it was submitted; here it is read again with the lean
+ * reader, its signature checked once more, and the stored common name used.
+ */
+export async function signForRequest(request: RequestRow, v: ValidIssueInput, ca: CaServerRow, unlocked: UnlockedCa, opts: { now: Date; portalUrl?: string }): Promise<SignedForRequest> {
+  const csr = await issuableCsr(request);
+  // Linted before the CA key signs: lint errors refuse the issuance here, before anything is stored.
+  const issued = await issueLintedCertificate({ csr, usage: v.usage, ca: unlocked, validityDays: ca.issuedValidityDays, now: opts.now, ...extensionUrls(ca.fileNameRoot, opts.portalUrl) });
+  return { request, issued };
+}
+
+async function issuableCsr(request: RequestRow): Promise<IssuableCsr> {
+  try {
+    const lean = leanParseCsr(pemBody(request.csrPem));
+    return { subjectDer: lean.subjectDer, spkiDer: lean.spkiDer, commonName: request.commonName, sans: lean.sans, publicKey: { algorithm: keyAlgorithmName(lean.keyType) } };
+  } catch {
+    // What the lean reader does not cover (an RSASSA-PSS signature): the full reader.
+    return parseCsr(request.csrPem);
+  }
+}
+
+const issuerNames = new WeakMap<UnlockedCa["certificate"], string>();
+
+function issuerName(certificate: UnlockedCa["certificate"]): string {
+  let name = issuerNames.get(certificate);
+  if (name === undefined) issuerNames.set(certificate, (name = describeCertificate(certificate).subject));
+  return name;
+}
+
+/**
+ * Stores signed certificates in one transaction: every request is claimed (all still
+ * pending, or nothing is stored: conflict), the numbers are taken with one atomic increment
+ * (concurrent issuances, on other instances too, wait for the CA row's lock; a rollback
+ * gives them back, so none is skipped), and the certificates, their audit entries and the
+ * contacts' mails are written with them.
+ */
+export async function storeIssued(batch: SignedForRequest[], v: ValidIssueInput, unlocked: UnlockedCa, opts: { actor: string; portalUrl?: string; now: Date }): Promise<{ id: string; number: number; mailId: string | null }[]> {
+  const db = await getDb();
+  const { now, actor } = opts;
+  const issuer = issuerName(unlocked.certificate);
+  const base = portalBase(env().PORTCULLIS_PUBLIC_URL ?? opts.portalUrl);
+  const ids = batch.map((b) => b.request.id);
+  return db.$transaction(
+    async (tx) => {
+      // Claim the requests first: a second administrator (or a double click) finds them taken.
+      const claimed = await tx.certificateRequest.updateMany({ where: { id: { in: ids }, status: "pending" }, data: { status: "issued", pendingKey: null, processedAt: now, processedBy: actor } });
+      if (claimed.count !== ids.length) {
+        throw new AppError("conflict", ids.length === 1 ? "This request was processed meanwhile by another administrator; nothing was changed" : "Some of these requests were processed meanwhile; nothing was changed");
+      }
+      const server = await tx.caServer.update({ where: { id: 1 }, data: { nextNumber: { increment: batch.length } } }).catch((e: unknown) => {
+        if ((e as { code?: string }).code === "P2025") throw new AppError("not_configured", "This instance is not configured as a Certificate Authority server");
+        throw e;
+      });
+      const first = server.nextNumber - batch.length;
+      const rows = batch.map(({ request, issued }, i) => ({
+        number: first + i,
         serial: issued.serial,
-        requestId: id,
-        subject: csr.subject,
+        requestId: request.id,
+        subject: request.subject,
         issuer,
         usage: v.usage,
         hostname: request.hostname,
         instance: request.instance,
         filename: request.filename,
-        commonName: csr.commonName,
+        commonName: request.commonName,
         notBefore: issued.notBefore,
         notAfter: issued.notAfter,
         sha1Fingerprint: issued.sha1Fingerprint,
@@ -150,72 +235,67 @@ export async function issueWithUnlockedCa(id: string, v: ValidIssueInput, ca: Ca
         contactName: request.contactName,
         contactEmail: request.contactEmail,
         issuedAt: now,
-        issuedBy: opts.actor,
-        verifiedBy: opts.actor,
+        issuedBy: actor,
+        verifiedBy: actor,
         verifiedAt: now,
         verifiedChannel: v.channel,
         verifiedNote: v.note,
-      },
-    });
-    await tx.certificateRequest.update({ where: { id }, data: { certificateNumber: n } });
-    await appendAudit(tx, {
-      action: "certificate.issue",
-      actor: opts.actor,
-      target: `certificate:${n}`,
-      details: {
-        request: id,
-        usage: v.usage,
-        subject: csr.subject,
-        serial: issued.serial,
-        csrSha1: request.sha1Fingerprint,
-        fingerprintVerified: true,
-        verificationChannel: v.channel,
-        ...(v.note ? { verificationNote: v.note } : {}),
-        contact: request.contactName,
-        ...(request.renewalOf ? { renewalOf: request.renewalOf } : {}),
-      },
-      at: now,
-    });
-    const smtp = smtpOf(server);
-    if (smtp && request.contactEmail) {
-      const mail = certificateIssuedEmail({
-        number: n,
-        filename: request.filename,
-        subject: csr.subject,
-        serial: issued.serial,
-        notAfter: issued.notAfter,
-        sha1Fingerprint: issued.sha1Fingerprint,
-        downloadUrl: base ? `${base}/api/v1/certificates/${n}?format=pem` : undefined,
-        pageUrl: base ? `${base}/certificates?number=${n}` : undefined,
-      });
-      mailId = await enqueueMail(tx, { kind: "certificate-issued", to: request.contactEmail, ...mail, smtp });
-    }
-    return n;
-    // Issuances queue on the CA row's lock (one number at a time); under load, with several
-    // instances, the wait can pass Prisma's 2 s / 5 s defaults without anything being wrong.
-  }, { maxWait: 10_000, timeout: 30_000 });
-
-  if (opts.mirror !== false) await mirrorSrl(ca.directory, ca.fileNameRoot);
-  let emailSentTo: string | null = null;
-  if (mailId) {
-    const r = await deliverMail(mailId).catch(() => ({ status: "pending" as const }));
-    if (r.status === "sent") emailSentTo = request.contactEmail;
-  }
-  return {
-    number,
-    serial: issued.serial,
-    pem: issued.pem,
-    filename: request.filename,
-    subject: csr.subject,
-    notBefore: issued.notBefore.toISOString(),
-    notAfter: issued.notAfter.toISOString(),
-    sha1Fingerprint: issued.sha1Fingerprint,
-    sha256Fingerprint: issued.sha256Fingerprint,
-    usage: v.usage,
-    emailSentTo,
-    message: `Certificate number ${number} issued for Certificate Signing Request "${request.filename}"`,
-    lintWarnings: issued.lintWarnings,
-  };
+      }));
+      if (rows.length === 1) await tx.certificate.create({ data: rows[0] });
+      else await tx.certificate.createMany({ data: rows });
+      if (rows.length === 1) await tx.certificateRequest.update({ where: { id: rows[0].requestId }, data: { certificateNumber: rows[0].number } });
+      else {
+        // One statement for the chunk (an update per request costs a query compilation each).
+        const cases = Prisma.join(rows.map((r) => Prisma.sql`WHEN ${r.requestId} THEN CAST(${r.number} AS INTEGER)`), " ");
+        await tx.$executeRaw`UPDATE "CertificateRequest" SET "certificateNumber" = CASE "id" ${cases} END WHERE "id" IN (${Prisma.join(rows.map((r) => r.requestId))})`;
+      }
+      await appendAuditMany(
+        tx,
+        batch.map(({ request, issued }, i) => ({
+          action: "certificate.issue",
+          actor,
+          target: `certificate:${first + i}`,
+          details: {
+            request: request.id,
+            usage: v.usage,
+            subject: request.subject,
+            serial: issued.serial,
+            csrSha1: request.sha1Fingerprint,
+            fingerprintVerified: true,
+            verificationChannel: v.channel,
+            ...(v.note ? { verificationNote: v.note } : {}),
+            contact: request.contactName,
+            ...(request.renewalOf ? { renewalOf: request.renewalOf } : {}),
+          },
+          at: now,
+        })),
+      );
+      const smtp = smtpOf(server);
+      const out: { id: string; number: number; mailId: string | null }[] = [];
+      for (const [i, { request, issued }] of batch.entries()) {
+        const n = first + i;
+        let mailId: string | null = null;
+        if (smtp && request.contactEmail) {
+          const mail = certificateIssuedEmail({
+            number: n,
+            filename: request.filename,
+            subject: request.subject,
+            serial: issued.serial,
+            notAfter: issued.notAfter,
+            sha1Fingerprint: issued.sha1Fingerprint,
+            downloadUrl: base ? `${base}/api/v1/certificates/${n}?format=pem` : undefined,
+            pageUrl: base ? `${base}/certificates?number=${n}` : undefined,
+          });
+          mailId = await enqueueMail(tx, { kind: "certificate-issued", to: request.contactEmail, ...mail, smtp });
+        }
+        out.push({ id: request.id, number: n, mailId });
+      }
+      return out;
+    },
+    // Issuances queue on the CA row's lock (one batch of numbers at a time); under load, with
+    // several instances, the wait can pass Prisma's 2 s / 5 s defaults without anything being wrong.
+    { maxWait: 10_000, timeout: 30_000 },
+  );
 }
 
 /** At start: a process killed between an issuance's commit and its SRL update left the mirror behind. */

@@ -34,19 +34,27 @@ export interface UnlockedCa {
   privateKey: KeyObject;
 }
 
+type SignerRow = { ocspCertificatePem: string | null; ocspKeyEnc: string | null; ocspNotAfter: Date | null };
+/** The responder certificate last found signed by a CA certificate: checked once, not at every issuance. */
+const signerVerified = new WeakMap<UnlockedCa["certificate"], string>();
+
 /**
  * Issues and stores a new OCSP responder certificate and sealed key when there is none,
  * when it ends within two days, or when it was issued by another CA certificate. Returns
  * true when a new one was stored.
  */
-export async function ensureOcspSigner(ca: UnlockedCa, opts: { now?: Date } = {}): Promise<boolean> {
+export async function ensureOcspSigner(ca: UnlockedCa, opts: { now?: Date; row?: SignerRow } = {}): Promise<boolean> {
   const now = opts.now ?? new Date();
   const db = await getDb();
-  const row = await db.caServer.findUnique({ where: { id: 1 }, select: { ocspCertificatePem: true, ocspKeyEnc: true, ocspNotAfter: true } });
+  const row = opts.row ?? (await db.caServer.findUnique({ where: { id: 1 }, select: { ocspCertificatePem: true, ocspKeyEnc: true, ocspNotAfter: true } }));
   if (!row) return false;
   if (row.ocspCertificatePem && row.ocspKeyEnc && row.ocspNotAfter && row.ocspNotAfter.getTime() - now.getTime() > OCSP_SIGNER_RENEW_BEFORE_MS) {
+    if (signerVerified.get(ca.certificate) === row.ocspCertificatePem) return false;
     const current = parseCertificate(row.ocspCertificatePem);
-    if (await current.verify({ publicKey: ca.certificate.publicKey, signatureOnly: true }).catch(() => false)) return false;
+    if (await current.verify({ publicKey: ca.certificate.publicKey, signatureOnly: true }).catch(() => false)) {
+      signerVerified.set(ca.certificate, row.ocspCertificatePem);
+      return false;
+    }
   }
   const signer = await issueOcspSigner({ ca, now });
   const keyPem = signer.privateKey.export({ format: "pem", type: "pkcs8" }).toString();

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { getDb, type Db } from "../db/index.ts";
 import { AppError, type FieldErrors } from "../errors/app-error.ts";
+import { decodeTimeCursor, encodeTimeCursor } from "../pagination/time-cursor.ts";
 import { env } from "../env.ts";
 import { parseCsr, sanToString, type ParsedCsr } from "../pki/csr.ts";
 import { enqueueMail, deliverMail } from "../mail/outbox.ts";
@@ -42,7 +43,27 @@ export interface SubmitRequestInput {
 
 type Row = Awaited<ReturnType<Db["certificateRequest"]["findUniqueOrThrow"]>>;
 
-export function toRequestView(r: Row): RequestView {
+/** The columns a RequestView is made of: list pages read these and not the CSR itself. */
+export const REQUEST_VIEW_SELECT = {
+  id: true,
+  status: true,
+  subject: true,
+  contactName: true,
+  contactPhone: true,
+  contactEmail: true,
+  hostname: true,
+  instance: true,
+  filename: true,
+  sha1Fingerprint: true,
+  sha256Fingerprint: true,
+  receivedAt: true,
+  certificateNumber: true,
+  renewalOf: true,
+} as const;
+
+type ViewRow = Pick<Row, keyof typeof REQUEST_VIEW_SELECT>;
+
+export function toRequestView(r: ViewRow): RequestView {
   const v: RequestView = {
     id: r.id,
     status: r.status as RequestStatus,
@@ -116,22 +137,7 @@ export async function submitRequest(input: SubmitRequestInput, opts: { ip?: stri
     row = await db.$transaction(async (tx) => {
       const ca = await requireCaServer(tx);
       const created = await tx.certificateRequest.create({
-        data: {
-          id,
-          status: "pending",
-          csrPem: csr.pem,
-          subject: csr.subject,
-          commonName: csr.commonName,
-          sans: JSON.stringify(csr.sans.map(sanToString)),
-          keyLabel: csr.publicKey.label,
-          sha1Fingerprint: csr.sha1Fingerprint,
-          sha256Fingerprint: csr.sha256Fingerprint,
-          ...fields,
-          receivedAt: now,
-          submitterIp: opts.ip?.slice(0, 64) ?? null,
-          pendingKey: csr.sha256Fingerprint,
-          ...(original ? { renewalOf: original.number } : {}),
-        },
+        data: { ...pendingRow(id, csr, fields, now, opts.ip), ...(original ? { renewalOf: original.number } : {}) },
       });
       const smtp = smtpOf(ca);
       if (smtp) {
@@ -160,6 +166,25 @@ export async function submitRequest(input: SubmitRequestInput, opts: { ip?: stri
   return toRequestView(row);
 }
 
+/** The row of a new pending request. */
+export function pendingRow(id: string, csr: ParsedCsr, fields: ReturnType<typeof validateRequestFields>, now: Date, ip?: string | null) {
+  return {
+    id,
+    status: "pending",
+    csrPem: csr.pem,
+    subject: csr.subject,
+    commonName: csr.commonName,
+    sans: JSON.stringify(csr.sans.map(sanToString)),
+    keyLabel: csr.publicKey.label,
+    sha1Fingerprint: csr.sha1Fingerprint,
+    sha256Fingerprint: csr.sha256Fingerprint,
+    ...fields,
+    receivedAt: now,
+    submitterIp: ip?.slice(0, 64) ?? null,
+    pendingKey: csr.sha256Fingerprint,
+  };
+}
+
 /** The certificate a renewal names: it must exist and not be revoked. */
 async function renewableCertificate(db: Db, number: number): Promise<{ number: number; commonName: string | null }> {
   if (!Number.isSafeInteger(number) || number < 1) throw new AppError("not_found", `No certificate number ${String(number)}`);
@@ -170,7 +195,7 @@ async function renewableCertificate(db: Db, number: number): Promise<{ number: n
 }
 
 /** A CSR sent as base64 DER without PEM armour is read as DER. */
-function bareBase64ToDer(csr: string | Uint8Array): string | Uint8Array {
+export function bareBase64ToDer(csr: string | Uint8Array): string | Uint8Array {
   if (typeof csr !== "string") return csr;
   const t = csr.replace(/\s+/g, "");
   return !csr.includes("-----") && t.length > 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(t) ? new Uint8Array(Buffer.from(t, "base64")) : csr;
@@ -209,37 +234,56 @@ export async function getRequestDetails(id: string): Promise<RequestDetails> {
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
+  /** The number of pending requests, counted up to TOTAL_CAP. */
   total: number;
+  /** True when there are more than `total` (the count stopped at TOTAL_CAP). */
+  totalCapped: boolean;
 }
 
+/**
+ * Counting stops here. An exact count reads the whole (status, receivedAt, id) index on every
+ * page: at 100,000 pending that is most of a page's cost, and more while a burst of submissions
+ * is not yet vacuumed (PostgreSQL then reads the table too). Past a thousand the exact length
+ * changes nothing an operator does (a fleet's requests are issued by submission batch), so
+ * "1,000+" is as useful and keeps a page's cost the same at any queue length (README,
+ * Benchmarks, row f).
+ */
+export const TOTAL_CAP = 1_000;
+
 function encodeCursor(receivedAt: Date, id: string): string {
-  return Buffer.from(`${receivedAt.toISOString()}|${id}`).toString("base64url");
+  return encodeTimeCursor(receivedAt, id);
 }
 
 function decodeCursor(cursor: string): { receivedAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
-  const receivedAt = new Date(iso ?? "");
-  if (!id || Number.isNaN(receivedAt.getTime())) throw new AppError("bad_request", "Unknown cursor: pass back the nextCursor of a previous page");
-  return { receivedAt, id };
+  const { at, id } = decodeTimeCursor(cursor);
+  return { receivedAt: at, id };
 }
 
-/** The pending queue, oldest first (newest last), keyset-paginated. */
+/**
+ * The pending queue, oldest first (newest last), keyset-paginated on (receivedAt, id) along the
+ * index (status, receivedAt, id). The keyset condition is written `receivedAt >= a AND
+ * (receivedAt > a OR id > b)` rather than `receivedAt > a OR (receivedAt = a AND id > b)`:
+ * both databases turn the first into an index range that starts at the cursor, while the
+ * second makes PostgreSQL and SQLite walk the index from the first pending row.
+ */
 export async function listPendingRequests(opts: { cursor?: string | null; take?: number } = {}): Promise<Page<RequestView>> {
   const take = Math.min(Math.max(Math.trunc(Number.isFinite(opts.take) ? opts.take! : 50), 1), 200); // ?limit=abc is NaN: use the default
   const db = await getDb();
   const after = opts.cursor ? decodeCursor(opts.cursor) : null;
   const where = {
     status: "pending",
-    ...(after ? { OR: [{ receivedAt: { gt: after.receivedAt } }, { receivedAt: after.receivedAt, id: { gt: after.id } }] } : {}),
+    ...(after ? { receivedAt: { gte: after.receivedAt }, OR: [{ receivedAt: { gt: after.receivedAt } }, { id: { gt: after.id } }] } : {}),
   };
-  const [rows, total] = await Promise.all([
-    db.certificateRequest.findMany({ where, orderBy: [{ receivedAt: "asc" }, { id: "asc" }], take: take + 1 }),
-    db.certificateRequest.count({ where: { status: "pending" } }),
+  const [rows, counted] = await Promise.all([
+    db.certificateRequest.findMany({ where, select: REQUEST_VIEW_SELECT, orderBy: [{ receivedAt: "asc" }, { id: "asc" }], take: take + 1 }),
+    // The order keeps the capped count on the index: without one, Prisma orders by id and the database sorts every pending row.
+    db.certificateRequest.count({ where: { status: "pending" }, orderBy: [{ receivedAt: "asc" }, { id: "asc" }], take: TOTAL_CAP + 1 }),
   ]);
   const more = rows.length > take;
   const items = rows.slice(0, take);
   const last = items.at(-1);
-  return { items: items.map(toRequestView), nextCursor: more && last ? encodeCursor(last.receivedAt, last.id) : null, total };
+  const totalCapped = counted > TOTAL_CAP;
+  return { items: items.map(toRequestView), nextCursor: more && last ? encodeCursor(last.receivedAt, last.id) : null, total: totalCapped ? TOTAL_CAP : counted, totalCapped };
 }
 
 /** Deletes (rejects) a pending request; it stays in the record as deleted. */

@@ -52,6 +52,9 @@ export async function revokeCertificate(number: number, input: RevokeInput, opts
   for (let attempt = 1; ; attempt++) {
     try {
       await db.$transaction(async (tx) => {
+        // Locks in the order issuance and CRL signing take them, the CA row before the audit
+        // head: the other order deadlocks against a concurrent re-sign on PostgreSQL.
+        await tx.caServer.update({ where: { id: 1 }, data: { crlNumber: { increment: 0 } } });
         const marked = await tx.certificate.updateMany({
           where: { number, status: "valid" },
           data: { status: "revoked", revokedAt: now, revocationReason: v.reason, revokedBy: opts.actor },

@@ -13,6 +13,7 @@ import { keyMatchesCertificate } from "../pki/keys.ts";
 import type { x509 } from "../pki/setup.ts";
 import type { SmtpSettings } from "../mail/transport.ts";
 import { serverFilePaths } from "./server-files.ts";
+import { cachedUnlock, rememberUnlock } from "./unlocked-key-cache.ts";
 import { SMTP_PASSWORD_CONTEXT } from "./configure-server.ts";
 
 type Tx = Pick<Db, "caServer">;
@@ -47,12 +48,28 @@ export async function unlockCa(c: CaServerRow, password: string, field = "caKeyP
   } catch (e) {
     throw new AppError("not_configured", `The CA private key ${paths.key} cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})`, { cause: e });
   }
-  const certificate = parseCertificate(c.certificatePem);
+  const certificate = caCertificate(c.certificatePem);
+  const cached = cachedUnlock(keyPem, c.certificatePem, password);
+  if (cached) return { certificate, privateKey: cached.privateKey };
   const privateKey = decryptPrivateKey(keyPem, password, field);
   if (!keyMatchesCertificate(privateKey, certificate)) {
     throw new AppError("key_mismatch", `${paths.key} no longer matches the CA certificate`, { field });
   }
+  rememberUnlock(keyPem, c.certificatePem, password, { privateKey });
   return { certificate, privateKey };
+}
+
+/** The CA certificate parsed once per PEM (in this bundle: parsed objects stay in the bundle that made them). */
+const parsedCertificates = new Map<string, x509.X509Certificate>();
+
+function caCertificate(pem: string): x509.X509Certificate {
+  let certificate = parsedCertificates.get(pem);
+  if (!certificate) {
+    certificate = parseCertificate(pem);
+    if (parsedCertificates.size >= 4) parsedCertificates.delete(parsedCertificates.keys().next().value!);
+    parsedCertificates.set(pem, certificate);
+  }
+  return certificate;
 }
 
 export function portalBase(url?: string): string | undefined {

@@ -4,21 +4,17 @@
  * the route handlers do, so the client speaks real HTTP to real issuance code.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { existsSync, readFileSync, statSync, writeFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { getDb } from "../db/index.ts";
-import { isAppError } from "../errors/app-error.ts";
 import { openssl, opensslOk } from "../pki/test-support.ts";
 import { expectAppError } from "../test-support/app-error.ts";
 import { useIsolatedDataDir, useTestSmtpServer } from "../test-support/data-dir.ts";
 import { unusedPort } from "../test-support/ports.ts";
+import { startCaApiServer, type CaApiServer } from "../test-support/client-instance.ts";
 import { configureCaServer } from "../ca/configure-server.ts";
-import { submitRequest } from "../ca/requests.ts";
 import { issueRequest } from "../ca/issue-request.ts";
 import { getPublicCaCertificate } from "../ca/get-server.ts";
-import { certificateFile, searchCertificates } from "../ca/certificates.ts";
 import { configureCaClient, findCaClient, CONFIGURED_MESSAGE, type ConfigureClientInput } from "./configure-client.ts";
 import { submitCertificateRequest, resubmitCertificateRequest, listClientRequests } from "./submit-request.ts";
 import { getCaCertificate, getIssuedCertificate, searchServerCertificates } from "./get-certificates.ts";
@@ -28,54 +24,9 @@ const scratch = useIsolatedDataDir("client-e2e");
 const smtp = useTestSmtpServer();
 const CA_PW = "ca key password 1";
 const KEY_PW = "client key pw";
-let api: Server;
+let api: CaApiServer;
 let apiPort: number;
 let closedPort: number;
-
-function send(res: import("node:http").ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  res.writeHead(status, { "content-type": "application/json", ...headers });
-  res.end(JSON.stringify(body));
-}
-
-/** The CA server's public API, as app/api/v1 serves it. */
-function startApi(): Promise<number> {
-  api = createServer(async (req, res) => {
-    const url = new URL(req.url!, "http://x");
-    const p = url.pathname.replace(/^\/api\/v1/, "");
-    try {
-      if (req.method === "GET" && p === "/ca") {
-        const c = await getPublicCaCertificate();
-        return send(res, 200, { subject: c.subject, pem: c.pem, sha1Fingerprint: c.sha1Fingerprint, sha256Fingerprint: c.sha256Fingerprint, notBefore: c.notBefore, notAfter: c.notAfter });
-      }
-      if (req.method === "GET" && p === "/ca/certificate") {
-        const c = await getPublicCaCertificate();
-        res.writeHead(200, { "content-type": "application/x-pem-file", "content-disposition": `attachment; filename="${c.fileNameRoot}.cer"` });
-        return res.end(c.pem);
-      }
-      if (req.method === "POST" && p === "/csrs") {
-        let body = "";
-        for await (const chunk of req) body += chunk;
-        const r = await submitRequest(JSON.parse(body), { ip: "127.0.0.1" });
-        return send(res, 201, { id: r.id, status: r.status, sha1Fingerprint: r.sha1Fingerprint, sha256Fingerprint: r.sha256Fingerprint });
-      }
-      if (req.method === "GET" && p === "/certificates") {
-        const q = url.searchParams;
-        return send(res, 200, await searchCertificates({ serial: q.get("serial"), number: q.get("number"), hostname: q.get("hostname"), instance: q.get("instance"), filename: q.get("filename"), cursor: q.get("cursor") }));
-      }
-      const m = /^\/certificates\/(\d+)$/.exec(p);
-      if (req.method === "GET" && m) {
-        const f = await certificateFile(Number(m[1]), url.searchParams.get("format") ?? "pem");
-        res.writeHead(200, { "content-type": f.contentType, "content-disposition": `attachment; filename="${f.filename}"` });
-        return res.end(f.body);
-      }
-      send(res, 404, { error: { code: "not_found", message: `No API route ${req.method} ${url.pathname}` } });
-    } catch (e) {
-      if (isAppError(e)) return send(res, e.status, { error: { code: e.code, message: e.message, ...(e.fields ? { fields: e.fields } : {}) } });
-      send(res, 500, { error: { code: "internal_error", message: String(e) } });
-    }
-  });
-  return new Promise((resolve) => api.listen(0, "127.0.0.1", () => resolve((api.address() as AddressInfo).port)));
-}
 
 function clientInput(over: Partial<ConfigureClientInput> = {}): ConfigureClientInput {
   return { serverHost: "127.0.0.1", serverPort: String(apiPort), serverPath: "/api/v1", instanceName: "CLIENT1", hostname: "client1.example.com", contactName: "Ann Contact", contactPhone: "+1 617 555 0100", contactEmail: "ann@example.com", ...over };
@@ -84,7 +35,8 @@ function clientInput(over: Partial<ConfigureClientInput> = {}): ConfigureClientI
 const clientDir = () => join(scratch.dir, "client");
 
 beforeAll(async () => {
-  apiPort = await startApi();
+  api = await startCaApiServer();
+  apiPort = api.port;
   closedPort = await unusedPort();
   await configureCaServer({
     fileNameRoot: "MyCA",
@@ -101,8 +53,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  api.closeAllConnections();
-  await new Promise((r) => api.close(r));
+  await api.close();
 });
 
 beforeEach(async () => {

@@ -14,6 +14,7 @@ import { PrismaClient } from "./generated/sqlite/client.ts";
 import { PrismaClient as PgPrismaClient } from "./generated/postgres/client.ts";
 import { env } from "../env.ts";
 import { migratePostgres, migrateSqlite, type Provider } from "./migrate.ts";
+import { createPgPool } from "./pg-pool.ts";
 
 export type Db = PrismaClient;
 export type { Provider };
@@ -37,18 +38,41 @@ export function sqliteFile(): string {
   return join(env().dataDir, "portcullis.db");
 }
 
+/** The first connection failed (the server is down, restarting or unreachable); the next getDb() tries again. */
+export class DatabaseConnectionError extends Error {
+  constructor(cause: unknown) {
+    super(`Cannot connect to the database: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = "DatabaseConnectionError";
+  }
+}
+
+/**
+ * A connection that cannot be opened within this time fails the query (a clear 503 to the
+ * caller) instead of leaving it waiting on a server that does not answer.
+ */
+const PG_CONNECT_TIMEOUT_MS = 10_000;
+
 async function connect(): Promise<Db> {
   const provider = databaseProvider();
   if (provider === "postgres") {
     const url = env().DATABASE_URL!;
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS });
+    // A server going away between two migration queries must not become an unhandled 'error' event.
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw new DatabaseConnectionError(e);
+    }
     try {
       await migratePostgres(client);
     } finally {
-      await client.end();
+      await client.end().catch(() => undefined);
     }
-    const prisma = new PgPrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+    // The pool drops connections the server closed (a restart) and opens new ones on demand.
+    const pool = createPgPool({ connectionString: url, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS });
+    const prisma = new PgPrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
     holder.provider = "postgres";
     return prisma as unknown as Db;
   }

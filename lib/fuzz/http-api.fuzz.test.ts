@@ -115,6 +115,15 @@ const ROUTES: Record<string, RouteSpec> = {
           adminEmail: fc.oneof(fc.constant("camgr@example.com"), text),
         },
       },
+      PATCH: {
+        auth: "admin",
+        body: "json",
+        fields: {
+          issuedValidityDays: S.number,
+          smtp: fc.oneof(fc.record({ host: text, port: S.number, secure: S.bool, username: text, password: text, passwordConfirm: text, clearPassword: S.bool }, { requiredKeys: [] }), anyJson),
+          adminEmail: fc.oneof(fc.constant("camgr@example.com"), text),
+        },
+      },
       DELETE: { auth: "admin", body: "none", destructive: true },
     },
   },
@@ -155,6 +164,18 @@ const ROUTES: Record<string, RouteSpec> = {
       },
     },
   },
+  "app/api/v1/admin/csrs/batch/route.ts": {
+    path: "/api/v1/admin/csrs/batch",
+    load: () => import("@/app/api/v1/admin/csrs/batch/route.ts"),
+    methods: {
+      POST: {
+        auth: "admin",
+        body: "json",
+        limit: 4 * 1024 * 1024,
+        fields: { requests: fc.oneof(fc.array(fc.record(CSR_BODY, { requiredKeys: [] }), { maxLength: 3 }), fc.array(anyJson, { maxLength: 3 }), anyJson), contact: S.contact, hostname: S.hostname, instance: text },
+      },
+    },
+  },
   "app/api/v1/admin/csrs/bulk-issue/route.ts": {
     path: "/api/v1/admin/csrs/bulk-issue",
     load: () => import("@/app/api/v1/admin/csrs/bulk-issue/route.ts"),
@@ -165,6 +186,7 @@ const ROUTES: Record<string, RouteSpec> = {
         fields: {
           ids: fc.oneof(fc.array(fc.oneof(pick("csrId"), text), { maxLength: 5 }), fc.array(text, { minLength: 1001, maxLength: 1010 }), anyJson),
           all: S.bool,
+          batchId: text,
           instance: text,
           hostname: S.hostname,
           contactEmail: text,

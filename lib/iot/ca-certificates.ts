@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { Prisma } from "../db/generated/sqlite/client.ts";
 import { getDb } from "../db/index.ts";
 import { AppError } from "../errors/app-error.ts";
+import { decodeTimeCursor, encodeTimeCursor } from "../pagination/time-cursor.ts";
 import { getPublicCaCertificate } from "../ca/get-server.ts";
 import { certificateToPem, describeCertificate, parseCertificate } from "../pki/certificates.ts";
 import { countPemBlocks, looksLikePem } from "../pki/pem.ts";
@@ -402,14 +403,12 @@ function toView(r: ViewRow): IotCaCertificateView {
 }
 
 function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(`${createdAt.toISOString()}|${id}`).toString("base64url");
+  return encodeTimeCursor(createdAt, id);
 }
 
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
-  const createdAt = new Date(iso ?? "");
-  if (!id || Number.isNaN(createdAt.getTime())) throw new AppError("bad_request", "Unknown cursor: pass back the nextCursor of a previous page");
-  return { createdAt, id };
+  const { at, id } = decodeTimeCursor(cursor);
+  return { createdAt: at, id };
 }
 
 /**
@@ -423,7 +422,8 @@ export async function listIotCaCertificates(
   const after = opts.cursor ? decodeCursor(opts.cursor) : null;
   const where = {
     ...(typeof opts.active === "boolean" ? { active: opts.active } : {}),
-    ...(after ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] } : {}),
+    // `createdAt >= a AND (createdAt > a OR id > b)`: an index range that starts at the cursor (see listPendingRequests).
+    ...(after ? { createdAt: { gte: after.createdAt }, OR: [{ createdAt: { gt: after.createdAt } }, { id: { gt: after.id } }] } : {}),
   };
   const db = await getDb();
   const rows = await db.iotCaCertificate.findMany({ where, select: VIEW_SELECT, orderBy: [{ createdAt: "asc" }, { id: "asc" }], take: take + 1 });

@@ -79,7 +79,7 @@ describe("the default certificate", () => {
     const racers = await Promise.all(Array.from({ length: 5 }, () => ensureDefaultMessagingCertificate()));
     expect(new Set(racers.map((r) => r.id)).size).toBe(1);
     expect(await db.messagingCertificate.count()).toBe(1);
-    expect((await listMessagingCertificates()).filter((c) => c.default)).toHaveLength(1);
+    expect((await listMessagingCertificates()).items.filter((c) => c.default)).toHaveLength(1);
   });
 
   it("is what OpenSSL calls a TLS server certificate for this host, localhost and loopback", async () => {
@@ -119,7 +119,7 @@ describe("the default certificate", () => {
     expect(stored).not.toContain("PRIVATE KEY");
     for (const line of pemBodyLines(exported.privateKey)) expect(stored).not.toContain(line);
     // The list never carries a key.
-    expect(JSON.stringify(await listMessagingCertificates())).not.toMatch(/PRIVATE KEY|privateKey/);
+    expect(JSON.stringify((await listMessagingCertificates()).items)).not.toMatch(/PRIVATE KEY|privateKey/);
   });
 });
 
@@ -251,7 +251,7 @@ describe("the CSR round-trip", () => {
 
     const row = await getMessagingCertificate(id);
     expect(row).toMatchObject({ kind: "csr", source: "csr", default: false, certificate: null, csr, keyAlgorithm: "ecdsa-p384", sans: ["DNS:broker.example.com", "IP:192.0.2.10"] });
-    expect((await listMessagingCertificates()).some((c) => c.id === id && c.kind === "csr")).toBe(true);
+    expect((await listMessagingCertificates()).items.some((c) => c.id === id && c.kind === "csr")).toBe(true);
     // Its key is sealed too.
     const db = await getDb();
     expect((await db.messagingCertificate.findUniqueOrThrow({ where: { id } })).privateKeyEnc).toMatch(/^v1\./);
@@ -306,7 +306,7 @@ describe("the default, export and delete", () => {
 
     const now = await setDefaultMessagingCertificate(added.id);
     expect(now).toMatchObject({ id: added.id, default: true });
-    const list = await listMessagingCertificates();
+    const list = (await listMessagingCertificates()).items;
     expect(list.filter((c) => c.default).map((c) => c.id)).toEqual([added.id]);
     expect(list.find((c) => c.id === oldDefault.id)?.default).toBe(false);
     // Setting it again changes nothing.
@@ -331,6 +331,6 @@ describe("the default, export and delete", () => {
     const k2 = opensslKey();
     const c2 = await addMessagingCertificate({ certificate: serverCertFor(k2.file, "y.example.com"), privateKey: k2.pem });
     await Promise.all([setDefaultMessagingCertificate(c2.id), setDefaultMessagingCertificate(added.id), setDefaultMessagingCertificate(c2.id)]);
-    expect((await listMessagingCertificates()).filter((c) => c.default)).toHaveLength(1);
+    expect((await listMessagingCertificates()).items.filter((c) => c.default)).toHaveLength(1);
   });
 });

@@ -13,6 +13,7 @@ import { createPrivateKey, randomUUID, type KeyObject } from "node:crypto";
 import { hostname as machineHostname } from "node:os";
 import { getDb, type Db } from "../db/index.ts";
 import { AppError } from "../errors/app-error.ts";
+import { decodeTimeCursor, encodeTimeCursor } from "../pagination/time-cursor.ts";
 import { env } from "../env.ts";
 import { open, seal } from "../crypto/secret-box.ts";
 import { toBuffer } from "../pki/bytes.ts";
@@ -428,14 +429,48 @@ export async function ensureDefaultMessagingCertificate(opts: EnsureDefaultOptio
 // ---------------------------------------------------------------------------------
 // Reading.
 
+function encodeCursor(createdAt: Date, id: string): string {
+  return encodeTimeCursor(createdAt, id);
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const { at, id } = decodeTimeCursor(cursor);
+  return { createdAt: at, id };
+}
+
 /**
- * Every messaging certificate and CSR, oldest first (the default is created first).
- * Creates the default certificate first when it is missing, so the table is never empty.
+ * Messaging certificates and CSRs, oldest first (the default is created first), keyset-paginated
+ * on (createdAt, id). Creates the default certificate first when it is missing, so the table is
+ * never empty.
  */
-export async function listMessagingCertificates(): Promise<MessagingCertificateView[]> {
+export async function listMessagingCertificates(opts: { cursor?: string | null; take?: number } = {}): Promise<{ items: MessagingCertificateView[]; nextCursor: string | null }> {
+  const take = Math.min(Math.max(Math.trunc(Number.isFinite(opts.take) ? opts.take! : 50), 1), 200);
+  const after = opts.cursor ? decodeCursor(opts.cursor) : null;
   await ensureDefaultMessagingCertificate();
   const db = await getDb();
-  const rows = await db.messagingCertificate.findMany({ orderBy: [{ createdAt: "asc" }, { id: "asc" }], omit: { privateKeyEnc: true } });
+  const rows = await db.messagingCertificate.findMany({
+    // `createdAt >= a AND (createdAt > a OR id > b)`: an index range that starts at the cursor.
+    where: after ? { createdAt: { gte: after.createdAt }, OR: [{ createdAt: { gt: after.createdAt } }, { id: { gt: after.id } }] } : {},
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    omit: { privateKeyEnc: true },
+    take: take + 1,
+  });
+  const more = rows.length > take;
+  const items = rows.slice(0, take);
+  const last = items.at(-1);
+  return { items: items.map(toView), nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
+}
+
+/** The certificates that can become the default (certificates, not CSRs, not yet expired), oldest first, at most `take`. */
+export async function listDefaultCandidates(opts: { now?: Date; take?: number } = {}): Promise<MessagingCertificateView[]> {
+  const take = Math.min(Math.max(Math.trunc(Number.isFinite(opts.take) ? opts.take! : 200), 1), 200);
+  const db = await getDb();
+  const rows = await db.messagingCertificate.findMany({
+    where: { kind: "certificate", OR: [{ notAfter: null }, { notAfter: { gte: opts.now ?? new Date() } }] },
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    omit: { privateKeyEnc: true },
+    take,
+  });
   return rows.map(toView);
 }
 

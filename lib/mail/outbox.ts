@@ -359,6 +359,33 @@ export async function listOutbox(opts: { status?: string; take?: number } = {}) 
   });
 }
 
+/**
+ * Outbox rows for the admin page, newest first, keyset-paginated on (createdAt, id) along the
+ * index of the same columns, so the page costs the same however many messages were ever sent.
+ */
+export async function listOutboxPage(opts: { cursor?: string | null; take?: number } = {}): Promise<{ items: OutboxRow[]; nextCursor: string | null }> {
+  const take = Math.min(Math.max(Math.trunc(Number.isFinite(opts.take) ? opts.take! : 50), 1), 200);
+  let after: { createdAt: Date; id: string } | null = null;
+  if (opts.cursor) {
+    const [iso, id] = Buffer.from(opts.cursor, "base64url").toString("utf8").split("|");
+    const createdAt = new Date(iso ?? "");
+    if (!id || Number.isNaN(createdAt.getTime())) throw new AppError("bad_request", "Unknown cursor: pass back the nextCursor of a previous page");
+    after = { createdAt, id };
+  }
+  const db = await getDb();
+  const rows = await db.outboxMessage.findMany({
+    // `createdAt <= a AND (createdAt < a OR id < b)`: an index range that starts at the cursor.
+    where: after ? { createdAt: { lte: after.createdAt }, OR: [{ createdAt: { lt: after.createdAt } }, { id: { lt: after.id } }] } : undefined,
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: take + 1,
+    select: LIST_SELECT,
+  });
+  const more = rows.length > take;
+  const items = rows.slice(0, take);
+  const last = items.at(-1);
+  return { items, nextCursor: more && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString("base64url") : null };
+}
+
 /** A row as returned by {@link listOutbox}. */
 export type OutboxRow = Awaited<ReturnType<typeof listOutbox>>[number];
 

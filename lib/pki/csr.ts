@@ -1,4 +1,5 @@
-import { createPublicKey } from "node:crypto";
+import { createPublicKey, KeyObject, verify as nodeVerify } from "node:crypto";
+import { publicKeyFromSpki } from "./der.mjs";
 import { isIPv6 } from "node:net";
 import { AppError } from "../errors/app-error.ts";
 import { toBuffer } from "./bytes.ts";
@@ -384,12 +385,14 @@ export async function parseCsr(input: string | Uint8Array, field = "csr"): Promi
 
   let subjectEl: DerElement;
   let spkiEl: DerElement;
+  let criBytes: Buffer;
+  let signatureBits: Buffer;
   let attributesEl: DerElement | undefined;
   let signatureOid: string;
   try {
     const [cri, sigAlg, sig, ...rest] = derChildren(expectTag(readDer(der), TAG.SEQUENCE));
-    expectTag(cri, TAG.SEQUENCE);
-    expectTag(sig, TAG.BIT_STRING);
+    criBytes = Buffer.from(expectTag(cri, TAG.SEQUENCE).bytes);
+    signatureBits = Buffer.from(expectTag(sig, TAG.BIT_STRING).content);
     if (rest.length > 0) throw new DerError("extra fields");
     const [algOid, algParams, ...algMore] = derChildren(expectTag(sigAlg, TAG.SEQUENCE));
     signatureOid = derOid(algOid);
@@ -410,52 +413,38 @@ export async function parseCsr(input: string | Uint8Array, field = "csr"): Promi
     throw e;
   }
 
-  let csr: x509.Pkcs10CertificateRequest;
-  try {
-    csr = new x509.Pkcs10CertificateRequest(new Uint8Array(der));
-    void csr.subjectName;
-    void csr.publicKey;
-  } catch (e) {
-    // The library chokes on some subjects our own reader explains better.
-    checkSubject(subjectEl, field);
-    throw new AppError("bad_request", "The data is not a PKCS#10 certificate signing request", { field, cause: e });
-  }
   const signatureAlgorithm = SIGNATURE_ALGORITHMS[signatureOid] ?? signatureOid;
 
   // The key first: it decides whether the signature can be checked at all.
   const spkiDer = Buffer.from(spkiEl.bytes);
-  const publicKey = checkPublicKey(spkiDer, field);
+  const keyObject = spkiKeyObject(spkiDer);
+  const publicKey = checkPublicKey(keyObject ?? spkiDer, field);
 
   if (WEAK_SIGNATURES.has(signatureOid)) {
     throw invalid(`The CSR is signed with ${signatureAlgorithm}, which is too weak; sign it with SHA-256 or stronger`);
   }
   if (!VERIFIABLE_SIGNATURES.has(signatureOid)) throw invalid(`The CSR's signature algorithm (${signatureAlgorithm}) is not supported`);
-  let verified = false;
-  try {
-    verified = await csr.verify();
-  } catch {
-    // A signature that does not even decode (e.g. a corrupted ECDSA DER signature).
-    verified = false;
-  }
-  if (!verified) throw invalid("The CSR's signature does not verify: the request was altered or not signed with its own key");
+  if (!(await signatureVerifies(der, signatureOid, criBytes, signatureBits, keyObject, publicKey))) throw invalid("The CSR's signature does not verify: the request was altered or not signed with its own key");
 
   const { subjectAttributes, commonName } = checkSubject(subjectEl, field);
   // @peculiar/x509 re-encodes names when it writes certificates; a subject it cannot
   // reproduce byte for byte could not be copied exactly into the certificate.
-  let reencoded: Buffer;
+  let name: x509.Name | null = null;
+  let reencoded = Buffer.alloc(0);
   try {
-    reencoded = Buffer.from(new x509.Name(new Uint8Array(subjectEl.bytes)).toArrayBuffer());
+    name = new x509.Name(new Uint8Array(subjectEl.bytes));
+    reencoded = Buffer.from(name.toArrayBuffer());
   } catch {
-    reencoded = Buffer.alloc(0);
+    name = null;
   }
-  if (!reencoded.equals(subjectEl.bytes)) throw invalid("The CSR's subject uses an encoding Portcullis cannot copy into a certificate exactly");
+  if (!name || !reencoded.equals(subjectEl.bytes)) throw invalid("The CSR's subject uses an encoding Portcullis cannot copy into a certificate exactly");
 
   const { sans, requestedExtensions } = attributesEl ? readExtensionRequest(attributesEl, field) : { sans: [], requestedExtensions: [] };
   const fp = fingerprints(der);
   return {
     der,
     pem: derToPem(der, "CERTIFICATE REQUEST"),
-    subject: csr.subject,
+    subject: name.toString(),
     subjectDer: Buffer.from(subjectEl.bytes),
     subjectAttributes,
     commonName,
@@ -507,11 +496,48 @@ function csrDer(input: string | Uint8Array, field: string): Buffer {
   return pemToDer(text, label, field);
 }
 
-function checkPublicKey(spkiDer: Buffer, field: string): PublicKeyDescription {
+/** Signature algorithms Node's crypto checks natively: the digest, and the key type they go with. */
+const NATIVE_SIGNATURES: Record<string, { digest: string | null; key: PublicKeyDescription["algorithm"] }> = {
+  "1.2.840.10045.4.3.2": { digest: "sha256", key: "ECDSA" },
+  "1.2.840.10045.4.3.3": { digest: "sha384", key: "ECDSA" },
+  "1.2.840.10045.4.3.4": { digest: "sha512", key: "ECDSA" },
+  "1.2.840.113549.1.1.11": { digest: "sha256", key: "RSA" },
+  "1.2.840.113549.1.1.12": { digest: "sha384", key: "RSA" },
+  "1.2.840.113549.1.1.13": { digest: "sha512", key: "RSA" },
+  "1.3.101.112": { digest: null, key: "Ed25519" },
+};
+
+/**
+ * The CSR's signature over its CertificationRequestInfo, checked with its own key: natively
+ * for the common algorithms (a signature algorithm of another key type fails, as OpenSSL
+ * fails it), through the library for RSASSA-PSS and its parameters.
+ */
+async function signatureVerifies(der: Buffer, oid: string, criBytes: Buffer, bits: Buffer, keyObject: KeyObject | null, key: PublicKeyDescription): Promise<boolean> {
+  try {
+    const native = NATIVE_SIGNATURES[oid];
+    if (!native || !keyObject) return await new x509.Pkcs10CertificateRequest(new Uint8Array(der)).verify();
+    if (native.key !== key.algorithm || bits.length < 2 || bits[0] !== 0) return false;
+    return nodeVerify(native.digest, criBytes, keyObject, bits.subarray(1));
+  } catch {
+    // A signature that does not even decode (e.g. a corrupted ECDSA DER signature).
+    return false;
+  }
+}
+
+/** The request's key as a KeyObject, or null when Node cannot load it (checkPublicKey then says why). */
+function spkiKeyObject(spkiDer: Buffer): KeyObject | null {
+  try {
+    return publicKeyFromSpki(spkiDer);
+  } catch {
+    return null;
+  }
+}
+
+function checkPublicKey(input: Buffer | KeyObject, field: string): PublicKeyDescription {
   const invalid = (message: string) => new AppError("validation_failed", message, { field });
   let key: PublicKeyDescription;
   try {
-    key = describePublicKey(spkiDer);
+    key = describePublicKey(input);
   } catch {
     throw invalid("The CSR's public key cannot be read");
   }
@@ -521,7 +547,7 @@ function checkPublicKey(spkiDer: Buffer, field: string): PublicKeyDescription {
       const bits = key.bits ?? 0;
       if (bits < 2048) throw invalid(`The CSR's RSA key has ${bits} bits; at least 2048 are required`);
       if (bits > 8192) throw invalid(`The CSR's RSA key has ${bits} bits; at most 8192 are accepted`);
-      const e = createPublicKey({ key: spkiDer, format: "der", type: "spki" }).asymmetricKeyDetails?.publicExponent;
+      const e = (input instanceof KeyObject ? input : createPublicKey({ key: input, format: "der", type: "spki" })).asymmetricKeyDetails?.publicExponent;
       if (e === undefined || e < 3n || e % 2n === 0n) {
         throw invalid(`The CSR's RSA public exponent (${e ?? "unknown"}) is not acceptable; use 65537`);
       }

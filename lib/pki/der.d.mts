@@ -71,3 +71,4 @@ export function children(el: DerElement): DerElement[];
 export function leanParseCsr(der: Buffer): LeanCsr;
 export function pemBody(pem: string): Buffer;
 export function finalSans(rules: { requiresServerName: boolean; commonNameAsServerName: boolean }, commonName: string | null, sans: readonly DerSan[]): DerSan[];
+export function publicKeyFromSpki(der: Buffer): KeyObject;

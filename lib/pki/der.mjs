@@ -337,9 +337,12 @@ const EC_CURVES = { "1.2.840.10045.3.1.7": ["P-256", 32], "1.3.132.0.34": ["P-38
  * Node imports in about half the time of OpenSSL's SPKI decoder; the rest as DER.
  */
 function publicKeyOf(spki) {
-  const [alg, bits] = children(spki);
-  const [algOid, params] = children(alg);
-  if (oidText(algOid) === "1.2.840.10045.2.1" && params && params.tag === 0x06) {
+  const parts = children(spki);
+  const [alg, bits] = parts;
+  const algParts = alg.tag === 0x30 ? children(alg) : [];
+  const [algOid, params] = algParts;
+  // Only a SubjectPublicKeyInfo of exactly the expected shape takes the JWK way; anything else is OpenSSL's to judge.
+  if (parts.length === 2 && algParts.length === 2 && bits.tag === 0x03 && algOid.tag === 0x06 && oidText(algOid) === "1.2.840.10045.2.1" && params.tag === 0x06) {
     const curve = EC_CURVES[oidText(params)];
     const point = bits.content.subarray(1);
     if (curve && bits.content[0] === 0 && point.length === 1 + 2 * curve[1] && point[0] === 0x04) {
@@ -348,6 +351,13 @@ function publicKeyOf(spki) {
     }
   }
   return createPublicKey({ key: spki.bytes, format: "der", type: "spki" });
+}
+
+/** A KeyObject for SubjectPublicKeyInfo DER (uncompressed EC points through JWK, as above). */
+export function publicKeyFromSpki(der) {
+  const spki = read(der);
+  if (spki.bytes.length !== der.length || spki.tag !== 0x30) return createPublicKey({ key: der, format: "der", type: "spki" });
+  return publicKeyOf(spki);
 }
 
 /**

@@ -5,19 +5,17 @@
  * is the per-certificate hot path (no asn1js, no WebCrypto key import). fast-pool.ts
  * spreads the same work over worker threads.
  */
-import type { KeyObject } from "node:crypto";
+import { createPublicKey, sign as nodeSign, type KeyObject } from "node:crypto";
 import type { ExtensionUrls } from "../ca/extension-urls.ts";
 import { AppError } from "../errors/app-error.ts";
 import { toBuffer } from "./bytes.ts";
 import { isCaCertificate } from "./certificates.ts";
-import { formatIpAddress, isDnsName, parseIpAddress, type ParsedCsr, type San } from "./csr.ts";
-import { buildTbs, finalSans as leanFinalSans, leanParseCsr, pemBody, randomSerialHex, signatureAlgorithmFor, signTbs, toPem, validityFor, type ExtensionSpec, type IssuerParts } from "./der.mjs";
-import { caKeyIdentifier, certificateSubjectDer } from "./issue.ts";
+import type { ParsedCsr, San } from "./csr.ts";
+import { buildTbs, finalSans as leanFinalSans, leanParseCsr, pemBody, randomSerialHex, bitString, seq, signatureAlgorithmFor, toPem, validityFor, type ExtensionSpec, type IssuerParts } from "./der.mjs";
+import { caKeyIdentifier, certificateSubjectDer, planCertificate } from "./issue.ts";
 import { keyMatchesCertificate } from "./keys.ts";
-import { EKU_OIDS, findDeviceIdentity, isUsage, PROFILES, profileFor, usageLabel, type Usage } from "./profiles.ts";
+import { EKU_OIDS, findDeviceIdentity, isUsage, PROFILES, profileFor, type Usage } from "./profiles.ts";
 import { x509 } from "./setup.ts";
-
-const MAX_VALIDITY_DAYS = 36_500;
 
 export interface PreparedIssuer extends IssuerParts {
   /** The CA's private key, as loaded: never exported by this module except to fast-pool's workers. */
@@ -39,10 +37,20 @@ export interface PreparedIssuer extends IssuerParts {
  * for the given URLs (lib/ca/extension-urls.ts). Refuses a certificate that is not a CA
  * or may not sign certificates, and a key that is not the certificate's.
  */
-export function prepareIssuer(ca: { certificatePem: string; privateKey: KeyObject }, urls: ExtensionUrls = {}): PreparedIssuer {
+export function prepareIssuer(ca: { certificatePem: string | x509.X509Certificate; privateKey: KeyObject }, urls: ExtensionUrls = {}): PreparedIssuer {
+  const parts = prepareCaParts(ca.certificatePem, urls);
+  if (ca.privateKey.type !== "private") throw new AppError("bad_request", "A private key is needed to sign");
+  if (!keyMatchesCertificate(ca.privateKey, parts.certificate)) throw new AppError("key_mismatch", "The CA private key does not match the CA certificate");
+  return { ...parts, privateKey: ca.privateKey };
+}
+
+export type CaParts = Omit<PreparedIssuer, "privateKey">;
+
+/** prepareIssuer without the private key: what a preview signed by a stand-in key needs. */
+export function prepareCaParts(certificatePem: string | x509.X509Certificate, urls: ExtensionUrls = {}): CaParts {
   let certificate: x509.X509Certificate;
   try {
-    certificate = new x509.X509Certificate(ca.certificatePem);
+    certificate = typeof certificatePem === "string" ? new x509.X509Certificate(certificatePem) : certificatePem;
   } catch {
     throw new AppError("bad_request", "The CA certificate is not a PEM certificate");
   }
@@ -51,11 +59,10 @@ export function prepareIssuer(ca: { certificatePem: string; privateKey: KeyObjec
   if (ku && (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
     throw new AppError("not_a_ca", "The CA certificate's key usage does not allow signing certificates (keyCertSign)");
   }
-  if (ca.privateKey.type !== "private") throw new AppError("bad_request", "A private key is needed to sign");
-  if (!keyMatchesCertificate(ca.privateKey, certificate)) throw new AppError("key_mismatch", "The CA private key does not match the CA certificate");
+  const caSpkiDer = toBuffer(certificate.publicKey.rawData);
   let sig: { algorithmDer: Buffer; digest: string | null };
   try {
-    sig = signatureAlgorithmFor(ca.privateKey);
+    sig = signatureAlgorithmFor(createPublicKey({ key: caSpkiDer, format: "der", type: "spki" }));
   } catch (e) {
     throw new AppError("bad_request", (e as Error).message);
   }
@@ -75,10 +82,9 @@ export function prepareIssuer(ca: { certificatePem: string; privateKey: KeyObjec
     akiDer: toBuffer(new x509.AuthorityKeyIdentifierExtension(caKeyIdentifier(certificate), false).rawData),
     cdpDer,
     aiaDer,
-    privateKey: ca.privateKey,
     digest: sig.digest,
     certificate,
-    caSpkiDer: toBuffer(certificate.publicKey.rawData),
+    caSpkiDer,
     caNotBefore: certificate.notBefore,
     caNotAfter: certificate.notAfter,
     pathLengthZero: certificate.getExtension(x509.BasicConstraintsExtension)?.pathLength === 0,
@@ -134,8 +140,14 @@ export interface FastIssued {
   notAfter: Date;
 }
 
+export interface FastSigned extends FastIssued {
+  /** The to-be-signed certificate and the signature over it (as in the BIT STRING). */
+  tbs: Buffer;
+  signature: Buffer;
+}
+
 /** The hot path: the TBSCertificate from constant and per-request parts, signed natively. */
-export function issueFast(issuer: PreparedIssuer, input: FastCertificateInput): FastIssued {
+export function issueFast(issuer: PreparedIssuer, input: FastCertificateInput): FastSigned {
   if (!isUsage(input.usage)) throw new AppError("bad_request", `Unknown certificate usage "${String(input.usage)}"`, { field: "usage" });
   const serialHex = normalizeSerial(input.serialHex);
   const tbs = buildTbs(issuer, {
@@ -147,8 +159,9 @@ export function issueFast(issuer: PreparedIssuer, input: FastCertificateInput): 
     sans: input.sans,
     spec: extensionSpec(input.usage, input.keyAlgorithm),
   });
-  const der = signTbs(tbs, issuer.signatureAlgorithmDer, issuer.digest, issuer.privateKey);
-  return { der, pem: toPem(der), serial: serialHex.replace(/^(00)+/, ""), notBefore: input.notBefore, notAfter: input.notAfter };
+  const signature = nodeSign(issuer.digest, tbs, issuer.privateKey);
+  const der = seq(tbs, issuer.signatureAlgorithmDer, bitString(signature));
+  return { der, tbs, signature, pem: toPem(der), serial: serialHex.replace(/^(00)+/, ""), notBefore: input.notBefore, notAfter: input.notAfter };
 }
 
 /**
@@ -157,27 +170,21 @@ export function issueFast(issuer: PreparedIssuer, input: FastCertificateInput): 
  * serial unless given, the usage's CN rule, the device identity, and for TLS servers the
  * CN as a SAN when the request has no DNS/IP SAN.
  */
-export function fastInput(issuer: PreparedIssuer, o: { csr: ParsedCsr; usage: Usage; validityDays: number; now?: Date; serialHex?: string }): FastCertificateInput {
-  const { csr, usage, validityDays } = o;
-  if (!isUsage(usage)) throw new AppError("bad_request", `Unknown certificate usage "${String(usage)}"`, { field: "usage" });
-  if (!Number.isInteger(validityDays) || validityDays < 1 || validityDays > MAX_VALIDITY_DAYS) {
-    throw new AppError("validation_failed", `Validity must be a whole number of days from 1 to ${MAX_VALIDITY_DAYS}`, { field: "validityDays" });
-  }
-  const now = (o.now ?? new Date()).getTime();
-  if (now < issuer.caNotBefore.getTime()) throw new AppError("validation_failed", `The CA certificate is not valid until ${issuer.caNotBefore.toISOString()}`);
-  if (now > issuer.caNotAfter.getTime()) throw new AppError("validation_failed", `The CA certificate expired on ${issuer.caNotAfter.toISOString()}`);
-  const profile = profileFor(usage);
-  if (profile.basicConstraints.ca && issuer.pathLengthZero) {
-    throw new AppError("validation_failed", "The CA certificate's path length constraint (0) does not allow issuing intermediate CAs", { field: "usage" });
-  }
-  if (issuer.caSpkiDer.equals(csr.spkiDer)) throw new AppError("validation_failed", "The request's public key is the CA's own key", { field: "csr" });
-  const cnProblem = profile.commonNameProblem?.(csr.commonName);
-  if (cnProblem) throw new AppError("validation_failed", cnProblem, { field: "usage" });
-  const sans = sansFor(csr, usage);
-  if (profile.requiresDeviceIdentity && !findDeviceIdentity({ commonName: csr.commonName, sans })) {
-    throw new AppError("validation_failed", "An IoT device certificate needs the device identity in the request: CN=d:<type>:<id> or the SAN email:d:<type>:<id>", { field: "usage" });
-  }
-  const { notBefore, notAfter } = validityFor(now, validityDays, issuer.caNotBefore.getTime(), issuer.caNotAfter.getTime());
+/** What issuance reads from a request: parseCsr's result, or the lean reader's with the stored common name. */
+export type IssuableCsr = Pick<ParsedCsr, "subjectDer" | "spkiDer" | "commonName" | "sans"> & { publicKey: Pick<ParsedCsr["publicKey"], "algorithm"> };
+
+export function fastInput(issuer: CaParts, o: { csr: IssuableCsr; usage: Usage; validityDays: number; now?: Date; serialHex?: string }): FastCertificateInput {
+  const { csr, usage } = o;
+  const { sans, notBefore, notAfter } = planCertificate({
+    csr,
+    usage,
+    validityDays: o.validityDays,
+    now: (o.now ?? new Date()).getTime(),
+    caNotBefore: issuer.caNotBefore,
+    caNotAfter: issuer.caNotAfter,
+    caSpkiDer: issuer.caSpkiDer,
+    caPathLengthZero: issuer.pathLengthZero,
+  });
   return {
     subjectDer: csr.subjectDer,
     spkiDer: csr.spkiDer,
@@ -188,17 +195,6 @@ export function fastInput(issuer: PreparedIssuer, o: { csr: ParsedCsr; usage: Us
     notBefore,
     notAfter,
   };
-}
-
-function sansFor(csr: ParsedCsr, usage: Usage): San[] {
-  const sans = [...csr.sans];
-  const profile = profileFor(usage);
-  if (!profile.requiresServerName || sans.some((s) => s.type === "dns" || s.type === "ip")) return sans;
-  const cn = profile.commonNameAsServerName ? csr.commonName : null;
-  const ip = cn === null ? null : parseIpAddress(cn);
-  if (ip) return [{ type: "ip", value: formatIpAddress(ip) }, ...sans];
-  if (cn !== null && isDnsName(cn)) return [{ type: "dns", value: cn }, ...sans];
-  throw new AppError("validation_failed", `A ${usageLabel(usage)} certificate needs a host name or IP address: the request has no DNS or IP subject alternative name${profile.commonNameAsServerName ? " and its common name is not one" : ""}`, { field: "usage" });
 }
 
 /** A caller-given serial: hex, positive, at most 20 octets as DER encodes it (RFC 5280 4.1.2.2); upper case, no leading zeros. */

@@ -75,34 +75,22 @@ export interface IssuedCertificate {
 export async function issueCertificate(opts: IssueOptions): Promise<IssuedCertificate> {
   const { csr, usage, ca, validityDays } = opts;
   if (!isUsage(usage)) throw new AppError("bad_request", `Unknown certificate usage "${String(usage)}"`, { field: "usage" });
-  if (!Number.isInteger(validityDays) || validityDays < 1 || validityDays > MAX_VALIDITY_DAYS) {
-    throw new AppError("validation_failed", `Validity must be a whole number of days from 1 to ${MAX_VALIDITY_DAYS}`, { field: "validityDays" });
-  }
+  checkValidityDays(validityDays);
   const serial = normalizeSerial(opts.serialHex);
   const now = (opts.now ?? new Date()).getTime();
   const profile = profileFor(usage);
 
-  checkCa(ca, usage, now);
-  const caSpki = toBuffer(ca.certificate.publicKey.rawData);
-  if (caSpki.equals(csr.spkiDer)) {
-    throw new AppError("validation_failed", "The request's public key is the CA's own key", { field: "csr" });
-  }
-
-  const cnProblem = profile.commonNameProblem?.(csr.commonName);
-  if (cnProblem) throw new AppError("validation_failed", cnProblem, { field: "usage" });
-  const sans = sansFor(csr, usage);
-  if (profile.requiresDeviceIdentity && !findDeviceIdentity({ commonName: csr.commonName, sans })) {
-    throw new AppError(
-      "validation_failed",
-      'An IoT device certificate needs the device identity in the request: CN=d:<type>:<id> or the SAN email:d:<type>:<id> (type and id 1–36 letters, digits, "-", "_" or ".")',
-      { field: "usage" },
-    );
-  }
-
-  // Whole seconds: certificate times have no fractions, and stored dates should equal encoded ones.
-  const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
-  const notBefore = second(Math.max(now - CLOCK_SKEW_MS, ca.certificate.notBefore.getTime()));
-  const notAfter = second(Math.min(now + validityDays * DAY_MS, ca.certificate.notAfter.getTime()));
+  checkCa(ca);
+  const { sans, notBefore, notAfter } = planCertificate({
+    csr,
+    usage,
+    validityDays,
+    now,
+    caNotBefore: ca.certificate.notBefore,
+    caNotAfter: ca.certificate.notAfter,
+    caSpkiDer: toBuffer(ca.certificate.publicKey.rawData),
+    caPathLengthZero: ca.certificate.getExtension(x509.BasicConstraintsExtension)?.pathLength === 0,
+  });
 
   const keyUsage = profile.keyUsage(csr.publicKey.algorithm).reduce((flags, name) => flags | KEY_USAGE_FLAGS[name], 0);
   const extensions: x509.Extension[] = [
@@ -161,6 +149,68 @@ export async function issueCertificate(opts: IssueOptions): Promise<IssuedCertif
   };
 }
 
+function checkValidityDays(validityDays: number): void {
+  if (!Number.isInteger(validityDays) || validityDays < 1 || validityDays > MAX_VALIDITY_DAYS) {
+    throw new AppError("validation_failed", `Validity must be a whole number of days from 1 to ${MAX_VALIDITY_DAYS}`, { field: "validityDays" });
+  }
+}
+
+export interface PlanInput {
+  csr: Pick<ParsedCsr, "spkiDer" | "commonName" | "sans">;
+  usage: Usage;
+  validityDays: number;
+  /** Milliseconds since the epoch. */
+  now: number;
+  caNotBefore: Date;
+  caNotAfter: Date;
+  caSpkiDer: Buffer;
+  /** Whether the CA's path length (0) forbids issuing intermediate CAs. */
+  caPathLengthZero: boolean;
+}
+
+export interface CertificatePlan {
+  /** The certificate's SANs, final: a TLS server's CN added when the request has no DNS/IP SAN. */
+  sans: San[];
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/**
+ * What every issuance decides for a request, whichever engine signs (this file or
+ * fast-issue.ts): the checks of the CA's validity and path length, the request's key, the
+ * usage's CN rule, host names and device identity; the SANs; the validity, from five
+ * minutes back for `validityDays` but never past the CA's notAfter, in whole seconds.
+ */
+export function planCertificate(o: PlanInput): CertificatePlan {
+  const { csr, usage, now } = o;
+  if (!isUsage(usage)) throw new AppError("bad_request", `Unknown certificate usage "${String(usage)}"`, { field: "usage" });
+  checkValidityDays(o.validityDays);
+  if (now < o.caNotBefore.getTime()) throw new AppError("validation_failed", `The CA certificate is not valid until ${o.caNotBefore.toISOString()}`);
+  if (now > o.caNotAfter.getTime()) throw new AppError("validation_failed", `The CA certificate expired on ${o.caNotAfter.toISOString()}`);
+  const profile = profileFor(usage);
+  if (profile.basicConstraints.ca && o.caPathLengthZero) {
+    throw new AppError("validation_failed", "The CA certificate's path length constraint (0) does not allow issuing intermediate CAs", { field: "usage" });
+  }
+  if (o.caSpkiDer.equals(csr.spkiDer)) throw new AppError("validation_failed", "The request's public key is the CA's own key", { field: "csr" });
+  const cnProblem = profile.commonNameProblem?.(csr.commonName);
+  if (cnProblem) throw new AppError("validation_failed", cnProblem, { field: "usage" });
+  const sans = sansFor(csr, usage);
+  if (profile.requiresDeviceIdentity && !findDeviceIdentity({ commonName: csr.commonName, sans })) {
+    throw new AppError(
+      "validation_failed",
+      'An IoT device certificate needs the device identity in the request: CN=d:<type>:<id> or the SAN email:d:<type>:<id> (type and id 1–36 letters, digits, "-", "_" or ".")',
+      { field: "usage" },
+    );
+  }
+  // Whole seconds: certificate times have no fractions, and stored dates should equal encoded ones.
+  const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
+  return {
+    sans,
+    notBefore: second(Math.max(now - CLOCK_SKEW_MS, o.caNotBefore.getTime())),
+    notAfter: second(Math.min(now + o.validityDays * DAY_MS, o.caNotAfter.getTime())),
+  };
+}
+
 /** An http(s) URL for a certificate extension, or undefined when none is given. */
 function checkUrl(url: string | undefined, field: string): string | undefined {
   if (url === undefined || url === "") return undefined;
@@ -174,21 +224,12 @@ function checkUrl(url: string | undefined, field: string): string | undefined {
   return url;
 }
 
-function checkCa(ca: IssuingCa, usage: Usage, now: number): void {
+function checkCa(ca: IssuingCa): void {
   const cert = ca.certificate;
   if (!isCaCertificate(cert)) throw new AppError("not_a_ca", "The CA certificate is not a CA certificate (basicConstraints CA:TRUE is missing)");
   const ku = cert.getExtension(x509.KeyUsagesExtension);
   if (ku && (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
     throw new AppError("not_a_ca", "The CA certificate's key usage does not allow signing certificates (keyCertSign)");
-  }
-  if (now < cert.notBefore.getTime()) {
-    throw new AppError("validation_failed", `The CA certificate is not valid until ${cert.notBefore.toISOString()}`);
-  }
-  if (now > cert.notAfter.getTime()) {
-    throw new AppError("validation_failed", `The CA certificate expired on ${cert.notAfter.toISOString()}`);
-  }
-  if (profileFor(usage).basicConstraints.ca && cert.getExtension(x509.BasicConstraintsExtension)?.pathLength === 0) {
-    throw new AppError("validation_failed", "The CA certificate's path length constraint (0) does not allow issuing intermediate CAs", { field: "usage" });
   }
   if (!keyMatchesCertificate(ca.privateKey, cert)) {
     throw new AppError("key_mismatch", "The CA private key does not match the CA certificate");
@@ -199,7 +240,7 @@ function checkCa(ca: IssuingCa, usage: Usage, now: number): void {
  * The request's SANs, plus for a TLS server certificate its CN as a DNS or IP SAN
  * when the request has neither kind (refused when the CN is not a host name either).
  */
-function sansFor(csr: ParsedCsr, usage: Usage): San[] {
+function sansFor(csr: Pick<ParsedCsr, "commonName" | "sans">, usage: Usage): San[] {
   const sans = [...csr.sans];
   const profile = profileFor(usage);
   if (!profile.requiresServerName || sans.some((s) => s.type === "dns" || s.type === "ip")) return sans;
@@ -232,11 +273,17 @@ export function keyIdentifier(spkiDer: Buffer): Buffer {
 
 /** The CA's SKI as hex (the AKI of everything it signs); computed by method 1 when the CA certificate has none. */
 export function caKeyIdentifier(cert: x509.X509Certificate): string {
-  // By OID: getExtension(Class) finds nothing on some parsed objects (see ENVIRONMENT.md).
-  const ski = cert.getExtension("2.5.29.14");
-  if (ski) return new x509.SubjectKeyIdentifierExtension(new Uint8Array(ski.rawData)).keyId;
-  return keyIdentifier(toBuffer(cert.publicKey.rawData)).toString("hex");
+  let id = caKeyIdentifiers.get(cert);
+  if (id === undefined) {
+    // By OID: getExtension(Class) finds nothing on some parsed objects (see ENVIRONMENT.md).
+    const ski = cert.getExtension("2.5.29.14");
+    id = ski ? new x509.SubjectKeyIdentifierExtension(new Uint8Array(ski.rawData)).keyId : keyIdentifier(toBuffer(cert.publicKey.rawData)).toString("hex");
+    caKeyIdentifiers.set(cert, id);
+  }
+  return id;
 }
+
+const caKeyIdentifiers = new WeakMap<x509.X509Certificate, string>();
 
 /** A certificate's subject Name, DER exactly as encoded (for issuer fields and OCSP name hashes). */
 export function certificateSubjectDer(certDer: Buffer): Buffer {

@@ -4,6 +4,7 @@ import { AppError } from "../errors/app-error.ts";
 import { toBuffer } from "./bytes.ts";
 import type { KeyAlgorithm } from "./key-algorithms.ts";
 import { x509 } from "./setup.ts";
+import { publicKeyFromSpki } from "./der.mjs";
 
 export interface KeyPair {
   privateKey: KeyObject;
@@ -64,7 +65,7 @@ export function describePublicKey(key: KeyObject | x509.PublicKey | ArrayBuffer 
   } else {
     const der = toBuffer(key instanceof ArrayBuffer || ArrayBuffer.isView(key) ? key : key.rawData);
     try {
-      keyObject = createPublicKey({ key: der, format: "der", type: "spki" });
+      keyObject = publicKeyFromSpki(der);
     } catch {
       // Node cannot load every algorithm a certificate may carry; name it by OID instead.
       const oid = spkiAlgorithmOid(der);

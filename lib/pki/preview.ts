@@ -1,22 +1,26 @@
 /**
  * The certificate an issuance would produce, built and linted before the CA key signs
- * anything. The preview runs the real issuance code (issue.ts) against a stand-in CA:
- * the CA certificate's subject, validity and extensions (so the same SKI/AKI) over a
- * throwaway key of the same algorithm (so the same signature algorithm identifier).
- * With the same `now` and serial, the preview's to-be-signed part is byte for byte the
- * one the CA then signs; only the signature differs.
+ * anything. Issuance goes through the fast engine (fast-issue.ts, held to the reference
+ * issue.ts by its equivalence test): the to-be-signed certificate is built once, signed
+ * with a throwaway key of the CA key's algorithm (so the same signature algorithm
+ * identifier) and linted; only then does the CA key sign the very same bytes. The preview
+ * on the Process page is the same first step.
  */
-import { createHash, createPublicKey, generateKeyPair as generateKeyPairCallback, type KeyObject } from "node:crypto";
+import { createPublicKey, generateKeyPair as generateKeyPairCallback, verify as nodeVerify, type KeyObject } from "node:crypto";
 import { AppError } from "../errors/app-error.ts";
 import { toBuffer } from "./bytes.ts";
-import { caKeyIdentifier, certificateSubjectDer, issueCertificate, type IssuedCertificate, type IssueOptions, type IssuingCa } from "./issue.ts";
+import type { IssuedCertificate, IssueOptions, IssuingCa } from "./issue.ts";
+import { fastInput, issueFast, prepareCaParts, type CaParts, type FastIssued, type IssuableCsr } from "./fast-issue.ts";
+import { fingerprints } from "./fingerprint.ts";
 import { formatIpAddress, parseIpAddress } from "./csr.ts";
-import { describePublicKey, importSigningKey } from "./keys.ts";
+import { describePublicKey, keyMatchesCertificate } from "./keys.ts";
 import { lintCertificate, signatureAlgorithmName, type Finding, type LintResult } from "./lint.ts";
-import { randomSerialHex } from "./serial.ts";
 import { x509 } from "./setup.ts";
 
-export interface PreviewOptions extends Omit<IssueOptions, "ca"> {
+/** IssueOptions with the request as issuance reads it (parseCsr's result, or the lean reader's). */
+export type LintedIssueOptions = Omit<IssueOptions, "csr"> & { csr: IssuableCsr };
+
+export interface PreviewOptions extends Omit<LintedIssueOptions, "ca"> {
   /** The CA certificate that will sign (no private key needed). */
   caCertificate: x509.X509Certificate;
 }
@@ -38,11 +42,9 @@ export interface CertificatePreview {
  * CA, …); lint findings are returned, not thrown.
  */
 export async function previewCertificate(opts: PreviewOptions): Promise<CertificatePreview> {
-  const { caCertificate, ...rest } = opts;
-  const stand = await standInCa(caCertificate);
-  const issued = await issueCertificate({ ...rest, ca: stand });
-  const lint = lintCertificate(issued.der, { issuer: caCertificate, usage: opts.usage, now: opts.now });
-  return { certificate: issued.certificate, der: issued.der, serial: issued.serial, notBefore: issued.notBefore, notAfter: issued.notAfter, lint };
+  const now = opts.now ?? new Date();
+  const built = await buildAndLint(opts, opts.caCertificate, now);
+  return { certificate: new x509.X509Certificate(new Uint8Array(built.preview.der)), der: built.preview.der, serial: built.preview.serial, notBefore: built.preview.notBefore, notAfter: built.preview.notAfter, lint: built.lint };
 }
 
 export interface CheckedCertificate extends IssuedCertificate {
@@ -51,20 +53,88 @@ export interface CheckedCertificate extends IssuedCertificate {
 }
 
 /**
- * issueCertificate behind the lint gate: the certificate is previewed and linted first,
- * and lint errors refuse the issuance (validation_failed, the findings in the message)
- * before the CA key signs anything; then the real certificate, signed with the same
- * serial and time, is linted again, so what is returned is exactly what passed.
+ * The certificate for these options, behind the lint gate: it is built, signed with a
+ * throwaway key and linted first, and lint errors refuse the issuance (validation_failed,
+ * the findings in the message) before the CA key signs anything; then the CA key signs
+ * the same to-be-signed bytes (compared byte for byte, so what is returned is exactly what
+ * passed) and the signature is checked with the CA certificate.
  */
-export async function issueLintedCertificate(opts: IssueOptions): Promise<CheckedCertificate> {
+export async function issueLintedCertificate(opts: LintedIssueOptions): Promise<CheckedCertificate> {
   const now = opts.now ?? new Date();
-  const serialHex = opts.serialHex ?? randomSerialHex();
-  const preview = await previewCertificate({ ...opts, caCertificate: opts.ca.certificate, now, serialHex });
-  refuseOnErrors(preview.lint);
-  const issued = await issueCertificate({ ...opts, now, serialHex });
-  const lint = lintCertificate(issued.der, { issuer: opts.ca.certificate, usage: opts.usage, now });
-  refuseOnErrors(lint);
-  return { ...issued, lintWarnings: lint.warnings };
+  const built = await buildAndLint(opts, opts.ca.certificate, now);
+  refuseOnErrors(built.lint);
+  checkCaKey(opts.ca);
+  const issued = issueFast({ ...built.parts, privateKey: opts.ca.privateKey }, built.input);
+  // What the CA signed is exactly what was linted: the same to-be-signed bytes, under the same algorithm.
+  if (!issued.tbs.equals(built.preview.tbs)) throw new AppError("internal_error", "The certificate signed differs from the one checked before signing");
+  if (!nodeVerify(built.parts.digest, issued.tbs, caPublicKey(opts.ca.certificate), issued.signature)) {
+    throw new AppError("internal_error", "The new certificate's signature does not verify with the CA certificate");
+  }
+  return checked(issued, built.lint.warnings);
+}
+
+async function buildAndLint(opts: Omit<LintedIssueOptions, "ca">, caCertificate: x509.X509Certificate, now: Date) {
+  const parts = caParts(caCertificate, opts);
+  const input = fastInput(parts, { csr: opts.csr, usage: opts.usage, validityDays: opts.validityDays, now, serialHex: opts.serialHex });
+  const preview = issueFast({ ...parts, privateKey: await throwawayKey(caCertificate) }, input);
+  const lint = lintCertificate(preview.der, { issuer: caCertificate, usage: opts.usage, now });
+  return { parts, input, preview, lint };
+}
+
+function checked(issued: FastIssued, lintWarnings: Finding[]): CheckedCertificate {
+  const fp = fingerprints(issued.der);
+  let parsed: x509.X509Certificate | undefined;
+  return {
+    get certificate() {
+      return (parsed ??= new x509.X509Certificate(new Uint8Array(issued.der)));
+    },
+    pem: issued.pem,
+    der: issued.der,
+    serial: issued.serial,
+    notBefore: issued.notBefore,
+    notAfter: issued.notAfter,
+    sha1Fingerprint: fp.sha1,
+    sha256Fingerprint: fp.sha256,
+    lintWarnings,
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// What is prepared once per CA: its constant parts, its public key, the key check.
+
+const MAX_CAS = 8;
+const preparedParts = new Map<string, CaParts>();
+const publicKeys = new WeakMap<x509.X509Certificate, KeyObject>();
+const checkedKeys = new WeakMap<KeyObject, WeakSet<x509.X509Certificate>>();
+
+function caParts(certificate: x509.X509Certificate, urls: Pick<IssueOptions, "crlUrl" | "ocspUrl" | "caIssuersUrl">): CaParts {
+  const id = JSON.stringify([Buffer.from(certificate.rawData).toString("base64"), urls.crlUrl ?? "", urls.ocspUrl ?? "", urls.caIssuersUrl ?? ""]);
+  let parts = preparedParts.get(id);
+  if (!parts) {
+    parts = prepareCaParts(certificate, { crlUrl: urls.crlUrl, ocspUrl: urls.ocspUrl, caIssuersUrl: urls.caIssuersUrl });
+    if (preparedParts.size >= MAX_CAS) preparedParts.delete(preparedParts.keys().next().value!);
+    preparedParts.set(id, parts);
+  }
+  return parts;
+}
+
+function caPublicKey(certificate: x509.X509Certificate): KeyObject {
+  let key = publicKeys.get(certificate);
+  if (!key) {
+    key = createPublicKey({ key: toBuffer(certificate.publicKey.rawData), format: "der", type: "spki" });
+    publicKeys.set(certificate, key);
+  }
+  return key;
+}
+
+/** The private key is the CA certificate's (checked once per key and certificate object). */
+function checkCaKey(ca: IssuingCa): void {
+  if (checkedKeys.get(ca.privateKey)?.has(ca.certificate)) return;
+  if (ca.privateKey.type !== "private") throw new AppError("bad_request", "A private key is needed to sign");
+  if (!keyMatchesCertificate(ca.privateKey, ca.certificate)) throw new AppError("key_mismatch", "The CA private key does not match the CA certificate");
+  let set = checkedKeys.get(ca.privateKey);
+  if (!set) checkedKeys.set(ca.privateKey, (set = new WeakSet()));
+  set.add(ca.certificate);
 }
 
 function refuseOnErrors(lint: LintResult): void {
@@ -74,11 +144,9 @@ function refuseOnErrors(lint: LintResult): void {
 }
 
 // ---------------------------------------------------------------------------------
-// The stand-in CA.
+// The throwaway key a preview is signed with.
 
-const standIns = new Map<string, Promise<IssuingCa>>();
 const throwawayKeys = new Map<string, Promise<KeyObject>>();
-const MAX_STAND_INS = 8;
 
 function keySpec(cert: x509.X509Certificate): { id: string; generate: () => Promise<KeyObject> } {
   const key = createPublicKey({ key: toBuffer(cert.publicKey.rawData), format: "der", type: "spki" });
@@ -96,6 +164,8 @@ function keySpec(cert: x509.X509Certificate): { id: string; generate: () => Prom
 }
 
 async function throwawayKey(cert: x509.X509Certificate): Promise<KeyObject> {
+  const known = throwawayByCertificate.get(cert);
+  if (known) return known;
   const spec = keySpec(cert);
   let key = throwawayKeys.get(spec.id);
   if (!key) {
@@ -103,43 +173,12 @@ async function throwawayKey(cert: x509.X509Certificate): Promise<KeyObject> {
     throwawayKeys.set(spec.id, key);
     key.catch(() => throwawayKeys.delete(spec.id));
   }
+  throwawayByCertificate.set(cert, key);
+  key.catch(() => throwawayByCertificate.delete(cert));
   return key;
 }
 
-/** A CA certificate with the real one's subject, validity and extensions (its SKI included) over a throwaway key. */
-function standInCa(ca: x509.X509Certificate): Promise<IssuingCa> {
-  const caDer = toBuffer(ca.rawData);
-  const id = createHash("sha256").update(caDer).digest("hex");
-  let stand = standIns.get(id);
-  if (!stand) {
-    stand = makeStandIn(ca, caDer);
-    if (standIns.size >= MAX_STAND_INS) standIns.delete(standIns.keys().next().value!);
-    standIns.set(id, stand);
-    stand.catch(() => standIns.delete(id));
-  }
-  return stand;
-}
-
-async function makeStandIn(ca: x509.X509Certificate, caDer: Buffer): Promise<IssuingCa> {
-  const privateKey = await throwawayKey(ca);
-  const signing = await importSigningKey(privateKey);
-  const subject = new x509.Name(new Uint8Array(certificateSubjectDer(caDer)));
-  const extensions = ca.extensions.map((e) => new x509.Extension(e.rawData));
-  // Certificates carry the CA's key identifier as AKI: the stand-in must have the same one.
-  if (!extensions.some((e) => e.type === "2.5.29.14")) extensions.push(new x509.SubjectKeyIdentifierExtension(caKeyIdentifier(ca)));
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: "01",
-    subject,
-    issuer: subject,
-    notBefore: ca.notBefore,
-    notAfter: ca.notAfter,
-    publicKey: signing.publicKey,
-    signingKey: signing.privateKey,
-    signingAlgorithm: signing.signingAlgorithm,
-    extensions,
-  });
-  return { certificate, privateKey };
-}
+const throwawayByCertificate = new WeakMap<x509.X509Certificate, Promise<KeyObject>>();
 
 // ---------------------------------------------------------------------------------
 // What a certificate says, for people.

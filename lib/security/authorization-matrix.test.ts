@@ -40,7 +40,7 @@ const ROUTES: Record<string, Partial<Record<Method, Access>>> = {
   "ocsp": { POST: "public" },
   "ocsp/[...b64]": { GET: "public" },
 
-  "api/v1/admin/ca": { GET: "admin", POST: "admin", DELETE: "admin" },
+  "api/v1/admin/ca": { GET: "admin", POST: "admin", PATCH: "admin", DELETE: "admin" },
   "api/v1/admin/ca/unlock": { POST: "admin", DELETE: "admin" },
   "api/v1/admin/crl": { GET: "admin", POST: "admin", PATCH: "admin" },
   "api/v1/admin/audit": { GET: "admin" },
@@ -54,6 +54,7 @@ const ROUTES: Record<string, Partial<Record<Method, Access>>> = {
   "api/v1/admin/csrs/[id]/issue": { POST: "admin" },
   "api/v1/admin/csrs/[id]/preview": { GET: "admin" },
   "api/v1/admin/csrs/bulk-issue": { POST: "admin" },
+  "api/v1/admin/csrs/batch": { POST: "admin" },
   "api/v1/admin/iot/ca-certificates": { GET: "admin", POST: "admin" },
   "api/v1/admin/iot/ca-certificates/[id]": { GET: "admin", PATCH: "admin", DELETE: "admin" },
   "api/v1/admin/iot/ca-certificates/local": { POST: "admin" },

@@ -1,8 +1,10 @@
 /**
- * (c) HTTP end to end against a running production build: N submissions
- * (POST /api/v1/csrs with an admin token, so the anonymous rate limit does not apply), then
- * N issues (POST /api/v1/admin/csrs/{id}/issue), each with a fixed number in flight. The
- * server's resident memory (its whole process tree) is sampled throughout.
+ * (c) HTTP end to end against a running production build, two ways. One by one: N
+ * submissions (POST /api/v1/csrs with an admin token, so the anonymous rate limit does not
+ * apply), then N issues (POST /api/v1/admin/csrs/{id}/issue), each with a fixed number in
+ * flight. As a fleet: the same CSRs in batch submissions (POST /api/v1/admin/csrs/batch),
+ * each batch then issued with one bulk call (POST /api/v1/admin/csrs/bulk-issue {batchId}).
+ * The server's resident memory (its whole process tree) is sampled throughout.
  */
 import { performance } from "node:perf_hooks";
 import type { CsrItem } from "./csr-bench.ts";
@@ -99,6 +101,85 @@ export async function measureHttp(o: { base: string; token: string; caKeyPasswor
 }
 
 async function submitAndIssue(o: Parameters<typeof measureHttp>[0]): Promise<HttpRun> {
+  const single = await oneByOne(o);
+  const fleet = await asFleet(o);
+  const rss = o.sampler?.stop();
+  const figures = [...single.figures, ...fleet.figures];
+  if (rss !== undefined && o.sampler) {
+    const where = `HTTP, ${o.dbLabel}`;
+    figures.push(figure({ id: `c.${o.db}.rss`, section: "c", label: `${where}: server RSS, highest`, unit: "MB", value: rss, detail: { samples: o.sampler.samples }, note: "VmRSS of the next-server process tree", target: RSS_TARGET }));
+  }
+  return { figures, issued: [...single.issued, ...fleet.issued] };
+}
+
+/** Requests per batch submission in the fleet flow (the API takes at most 1000). */
+const FLEET_BATCH = 500;
+
+/**
+ * The fleet flow on the same server, with the same CSRs (issued above, so none is pending):
+ * POST /api/v1/admin/csrs/batch with up to FLEET_BATCH requests each, then one
+ * POST /api/v1/admin/csrs/bulk-issue {batchId} per batch. The certificates are fetched
+ * afterwards (not timed) for the OpenSSL check.
+ */
+async function asFleet(o: Parameters<typeof measureHttp>[0]): Promise<HttpRun> {
+  const batches: CsrItem[][] = [];
+  for (let i = 0; i < o.csrs.length; i += FLEET_BATCH) batches.push(o.csrs.slice(i, i + FLEET_BATCH));
+  const t0 = performance.now();
+  const batchIds: { id: string; count: number }[] = [];
+  for (const batch of batches) {
+    const r = await api<{ batchId: string; count: number }>(o.base, "POST", "/api/v1/admin/csrs/batch", {
+      token: o.token,
+      expect: [201],
+      body: { contact: { name: "Bench Fleet", email: "fleet@bench.example.com" }, instance: "bench-fleet", requests: batch.map((c) => ({ csr: c.pem, hostname: c.hostname, filename: `fleet${c.index}` })) },
+    });
+    if (r.body.count !== batch.length) throw new BenchError(`POST /api/v1/admin/csrs/batch stored ${r.body.count} of ${batch.length} requests`);
+    batchIds.push({ id: r.body.batchId, count: r.body.count });
+  }
+  const submitSeconds = secondsSince(t0);
+  const t1 = performance.now();
+  const numbers: number[] = [];
+  for (const b of batchIds) {
+    const r = await api<{ issued: { number: number }[]; failed: unknown[]; skipped: unknown[] }>(o.base, "POST", "/api/v1/admin/csrs/bulk-issue", {
+      token: o.token,
+      expect: [200],
+      body: { batchId: b.id, usage: "tls", caKeyPassword: o.caKeyPassword, fingerprintVerified: true, verificationNote: "bench fleet" },
+    });
+    if (r.body.issued.length !== b.count) throw new BenchError(`bulk issue of batch ${b.id} issued ${r.body.issued.length} of ${b.count} (${r.body.failed.length} failed, ${r.body.skipped.length} skipped)`);
+    numbers.push(...r.body.issued.map((x) => x.number));
+  }
+  const issueSeconds = secondsSince(t1);
+  const n = o.csrs.length;
+  if (new Set(numbers).size !== n) throw new BenchError(`the fleet's bulk issues answered ${new Set(numbers).size} distinct numbers for ${n} requests`);
+  const issued = await pool(numbers, o.concurrency, async (num) => {
+    const r = await fetch(`${o.base}/api/v1/certificates/${num}?format=pem`);
+    if (r.status !== 200) throw new BenchError(`GET /api/v1/certificates/${num}?format=pem answered ${r.status}`);
+    return r.text();
+  });
+
+  const tag = `c.${o.db}`;
+  const where = `HTTP, ${o.dbLabel}, fleet`;
+  const detail = { certificates: n, batches: batchIds.length, batchSize: FLEET_BATCH, submitSeconds: Math.round(submitSeconds * 1000) / 1000, issueSeconds: Math.round(issueSeconds * 1000) / 1000 };
+  return {
+    issued,
+    figures: [
+      figure({ id: `${tag}.fleet-submit`, section: "c", label: `${where}: submit (POST …/csrs/batch)`, unit: "req/s", value: n / submitSeconds, detail, note: `${batchIds.length} batch${batchIds.length === 1 ? "" : "es"} of ≤ ${FLEET_BATCH}` }),
+      figure({ id: `${tag}.fleet-issue`, section: "c", label: `${where}: issue (POST …/bulk-issue {batchId})`, unit: "certs/s", value: n / issueSeconds, detail, note: "one password entry per batch" }),
+      figure({
+        id: `${tag}.fleet-end-to-end`,
+        section: "c",
+        label: `${where}: submit + issue, end to end`,
+        unit: "certs/s",
+        value: n / (submitSeconds + issueSeconds),
+        detail,
+        note: `${n} certificates`,
+        ...(o.db === "sqlite" ? { target: HTTP_TARGET } : {}),
+      }),
+    ],
+  };
+}
+
+/** One POST /api/v1/csrs per request, then one POST …/issue per request: how a person or a small script uses the API. */
+async function oneByOne(o: Parameters<typeof measureHttp>[0]): Promise<HttpRun> {
   const t0 = performance.now();
   const ids = await pool(o.csrs, o.concurrency, async (c) => {
     const r = await api<{ id: string; status: string }>(o.base, "POST", "/api/v1/csrs", {
@@ -129,8 +210,6 @@ async function submitAndIssue(o: Parameters<typeof measureHttp>[0]): Promise<Htt
     }
   });
   const issueSeconds = secondsSince(t1);
-  const rss = o.sampler?.stop();
-
   const n = o.csrs.length;
   const numbers = new Set(issued.map((c) => c.number));
   const serials = new Set(issued.map((c) => c.serial));
@@ -149,12 +228,9 @@ async function submitAndIssue(o: Parameters<typeof measureHttp>[0]): Promise<Htt
       unit: "certs/s",
       value: n / (submitSeconds + issueSeconds),
       detail,
-      note: `${n} certificates`,
+      note: `${n} certificates, one request per call`,
       ...(o.db === "sqlite" ? { target: HTTP_TARGET } : {}),
     }),
   ];
-  if (rss !== undefined && o.sampler) {
-    figures.push(figure({ id: `${tag}.rss`, section: "c", label: `${where}: server RSS, highest`, unit: "MB", value: rss, detail: { samples: o.sampler.samples }, note: "VmRSS of the next-server process tree", target: RSS_TARGET }));
-  }
   return { figures, issued: issued.map((c) => c.pem) };
 }

@@ -41,6 +41,8 @@ const USAGE = `Usage: npm run bench -- [options]
                            BENCH_TOKEN (admin API token) and BENCH_CA_KEY_PASSWORD in the environment
   --fast-issue-module <f>  the fast issuance engine (default lib/pki/fast-issue.ts)
   --keep                   keep the scratch directory
+  --only <rows>            run only these rows, e.g. --only f or --only a,d (the CSRs, the CA and the
+                           servers are still made when a chosen row needs them)
 PostgreSQL: set BENCH_POSTGRES_URL or PORTCULLIS_TEST_POSTGRES_URL (bash scripts/postgres-test.sh start)
 to run (c) and (f) against PostgreSQL too (a database of its own is created and dropped).`;
 
@@ -171,6 +173,7 @@ async function main(): Promise<number> {
         url: { type: "string" },
         "fast-issue-module": { type: "string" },
         keep: { type: "boolean" },
+        only: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: false,
@@ -185,6 +188,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const short = !!a.short;
+  const only = a.only ? new Set(a.only.toLowerCase().split(/[\s,]+/).filter(Boolean)) : null;
+  if (only && [...only].some((r) => !/^[a-g]$/.test(r))) throw new BenchError(`--only takes row letters a to g, e.g. --only f or --only a,d`);
+  const wanted = (section: string) => !only || only.has(section);
   const p = params(short, positiveInt(a.certs, "certs"), positiveInt(a.concurrency, "concurrency"));
   const queueRows = positiveInt(a["queue-rows"], "queue-rows");
   if (queueRows !== undefined) {
@@ -229,6 +235,7 @@ async function main(): Promise<number> {
 
   /** Runs one part; a failure is recorded as a failed figure and the run goes on. */
   const part = async (section: Figure["section"], id: string, label: string, fn: () => Promise<void>) => {
+    if (!wanted(section)) return;
     try {
       await fn();
     } catch (e) {
@@ -283,13 +290,13 @@ async function main(): Promise<number> {
     }
     const caKey = decryptPrivateKey(readFileSync(ca.files.keyPath, "utf8"), caKeyPassword);
 
-    log("· (a) signing rate of the CA key in this process");
+    if (wanted("a")) log("· (a) signing rate of the CA key in this process");
     await part("a", "a.failed", "signing", async () => {
       const rsa = await generateKeyPair("rsa-2048");
       figures.push(...(await measureSigning({ p256: caKey, rsa2048: rsa.privateKey, seconds: p.signSeconds, repeats: p.repeats, inFlight: p.inFlight })));
     });
 
-    log("· (b) fast issuance engine");
+    if (wanted("b")) log("· (b) fast issuance engine");
     await part("b", "b.failed", "fast engine", async () => {
       const r = await measureFastEngine({
         root: ROOT,
@@ -304,14 +311,14 @@ async function main(): Promise<number> {
       for (const f of r.figures) if (f.skipped) log(`  ${f.skipped}`);
     });
 
-    log(`· (d) openssl ca -batch, ${p.certs} CSRs, ${p.opensslCaRepeats} runs`);
+    if (wanted("d")) log(`· (d) openssl ca -batch, ${p.certs} CSRs, ${p.opensslCaRepeats} runs`);
     await part("d", `${BASELINE_ID}`, "openssl ca -batch", async () => {
       const r = await measureOpensslCa({ dir: join(scratch, "openssl"), ca: ca.files, csrFiles: csrs.map((c) => c.file), repeats: p.opensslCaRepeats, days: p.validityDays });
       await verifyWithOpenssl(join(scratch, "verify-d"), ca.files.certificatePath, r.sample, "(d) openssl ca");
       figures.push(r.figure);
     });
 
-    log(`· (e) openssl x509 -req, ${p.x509Certs} processes`);
+    if (wanted("e")) log(`· (e) openssl x509 -req, ${p.x509Certs} processes`);
     await part("e", "e.openssl-x509-req", "openssl x509 -req", async () => {
       const r = await measureOpensslX509({ dir: join(scratch, "openssl"), ca: ca.files, csrFiles: csrs.slice(0, p.x509Certs).map((c) => c.file), days: p.validityDays });
       await verifyWithOpenssl(join(scratch, "verify-e"), ca.files.certificatePath, r.sample, "(e) openssl x509 -req");
@@ -319,7 +326,9 @@ async function main(): Promise<number> {
     });
 
     // (c) and (f) on SQLite.
-    if (external && externalAuth) {
+    if (!wanted("c")) {
+      // --only without c: no (c) figures
+    } else if (external && externalAuth) {
       log(`· (c) HTTP against ${external}`);
       await part("c", "c.external", "HTTP, external server", async () => {
         const caPem = (await requireConfiguredCa(external, externalAuth.token)).pem;
@@ -342,7 +351,7 @@ async function main(): Promise<number> {
       log(`  (c) skipped: ${buildSkip}`);
     }
 
-    log(`· (f) queue pages, SQLite: ${p.queueSmall} then ${p.queueLarge} pending requests`);
+    if (wanted("f")) log(`· (f) queue pages, SQLite: ${p.queueSmall} then ${p.queueLarge} pending requests`);
     await part("f", "f.sqlite", "queue, SQLite", async () => {
       if (server) await useDatabase(server.dataDir);
       else await useDatabase(join(scratch, "queue-sqlite"));
@@ -354,10 +363,12 @@ async function main(): Promise<number> {
     server = null;
 
     // (c) and (f) on PostgreSQL.
-    if (!pgBase) {
+    if (only && !only.has("c") && !only.has("f")) {
+      // --only without c or f: PostgreSQL is not needed
+    } else if (!pgBase) {
       const why = "PostgreSQL not given: set BENCH_POSTGRES_URL or PORTCULLIS_TEST_POSTGRES_URL (bash scripts/postgres-test.sh start)";
-      figures.push(skippedFigure({ id: "c.postgres", section: "c", label: "HTTP, PostgreSQL: submit + issue", unit: "certs/s" }, why));
-      figures.push(skippedFigure({ id: "f.postgres", section: "f", label: "queue, PostgreSQL", unit: "ms" }, why));
+      if (wanted("c")) figures.push(skippedFigure({ id: "c.postgres", section: "c", label: "HTTP, PostgreSQL: submit + issue", unit: "certs/s" }, why));
+      if (wanted("f")) figures.push(skippedFigure({ id: "f.postgres", section: "f", label: "queue, PostgreSQL", unit: "ms" }, why));
       log(`· PostgreSQL skipped: ${why}`);
     } else {
       log("· PostgreSQL: a database of the bench's own");
@@ -366,7 +377,8 @@ async function main(): Promise<number> {
       let pgServer: RunningServer | null = null;
       let pgToken = "";
       if (distDir) {
-        await part("c", "c.postgres", "HTTP, PostgreSQL", async () => {
+        // (f) times the HTTP queue page on this server too: it starts when either row runs.
+        await part(wanted("c") ? "c" : "f", "c.postgres", "HTTP, PostgreSQL", async () => {
           const dataDir = join(scratch, "server-postgres");
           mkdirSync(dataDir, { recursive: true });
           log("  starting the production server (PostgreSQL)");
@@ -376,6 +388,7 @@ async function main(): Promise<number> {
           pgToken = await adminToken(s.base, adminUser, adminPassword);
           await configureCa(s.base, pgToken, caKeyPassword, p.validityDays);
           const pgCa = await requireConfiguredCa(s.base, pgToken);
+          if (!wanted("c")) return;
           log(`  (c) HTTP, PostgreSQL: ${p.certs} submissions then ${p.certs} issues`);
           const r = await measureHttp({ base: s.base, token: pgToken, caKeyPassword, csrs, concurrency: p.concurrency, db: "postgres", dbLabel: "PostgreSQL", sampler: new RssSampler(s.pid) });
           const caFile = join(scratch, "postgres-ca.pem");
@@ -383,10 +396,10 @@ async function main(): Promise<number> {
           await verifyWithOpenssl(join(scratch, "verify-c-pg"), caFile, r.issued, "(c) HTTP PostgreSQL");
           figures.push(...r.figures);
         });
-      } else {
+      } else if (wanted("c")) {
         figures.push(skippedFigure({ id: "c.postgres", section: "c", label: "HTTP, PostgreSQL: submit + issue", unit: "certs/s" }, buildSkip ?? "no server"));
       }
-      log(`  (f) queue pages, PostgreSQL: ${p.queueSmall} then ${p.queueLarge} pending requests`);
+      if (wanted("f")) log(`  (f) queue pages, PostgreSQL: ${p.queueSmall} then ${p.queueLarge} pending requests`);
       await part("f", "f.postgres", "queue, PostgreSQL", async () => {
         await useDatabase(join(scratch, "queue-postgres"), pgdb.url);
         const srv = pgServer as RunningServer | null;
@@ -396,7 +409,7 @@ async function main(): Promise<number> {
       await (pgServer as RunningServer | null)?.stop();
     }
 
-    log(`· (g) key pair + CSR generation (createCsr)`);
+    if (wanted("g")) log(`· (g) key pair + CSR generation (createCsr)`);
     await part("g", "g.failed", "createCsr", async () => {
       figures.push(...(await measureCsrGeneration({ p256Count: p.csrP256, rsaCount: p.csrRsa, repeats: p.repeats })));
     });

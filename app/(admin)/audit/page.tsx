@@ -7,6 +7,7 @@ import { PageHeader, Card } from "@/components/ui/card";
 import { Alert } from "@/components/ui/alert";
 import { buttonClass } from "@/components/ui/button-styles";
 import { DataTable, utcMinute } from "@/components/ui/table";
+import { Pager } from "@/components/ui/pager";
 
 export const metadata: Metadata = { title: "Audit log" };
 export const dynamic = "force-dynamic";
@@ -143,20 +144,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             ))}
           />
         )}
-        {before || nextBefore ? (
-          <nav aria-label="Pages of the audit log" className="mt-4 flex flex-wrap items-center gap-3 border-t border-slate-100 pt-4 text-sm">
-            {before ? (
-              <Link href={pageLink(null)} className={buttonClass("secondary")}>
-                Newest
-              </Link>
-            ) : null}
-            {nextBefore ? (
-              <Link href={pageLink(nextBefore)} className={buttonClass("secondary")}>
-                Older
-              </Link>
-            ) : null}
-          </nav>
-        ) : null}
+        <Pager label="Pages of the audit log" firstHref={before ? pageLink(null) : null} nextHref={nextBefore ? pageLink(nextBefore) : null} firstText="Newest" nextText="Older" />
       </Card>
     </div>
   );

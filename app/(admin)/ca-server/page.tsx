@@ -102,7 +102,14 @@ export default async function CaServerPage({ searchParams }: { searchParams: Pro
           </p>
         ) : null}
       </Card>
-      <Card title="Configuration">
+      <Card
+        title="Configuration"
+        actions={
+          <a className="text-sm font-medium text-brand-700 underline" href="/ca-server/settings" data-testid="ca-settings-link">
+            Edit settings (validity, e-mail)
+          </a>
+        }
+      >
         <DefinitionList
           items={[
             { term: "Files", value: <code className="text-xs">{view.files.cer}, {view.files.key}, {view.files.srl}</code> },

@@ -1,9 +1,12 @@
 import type { Metadata } from "next";
 import { requireAdminPage } from "@/app/_server/session.ts";
-import { listOutbox } from "@/lib/mail/outbox.ts";
+import { listOutboxPage, type OutboxRow } from "@/lib/mail/outbox.ts";
+import { isAppError } from "@/lib/errors/app-error.ts";
 import { PageHeader, Card } from "@/components/ui/card";
 import { SubmitButton } from "@/components/ui/button";
 import { DataTable, utcMinute } from "@/components/ui/table";
+import { Alert } from "@/components/ui/alert";
+import { Pager } from "@/components/ui/pager";
 import { retryMailAction } from "./actions.ts";
 
 export const metadata: Metadata = { title: "E-mail" };
@@ -16,12 +19,30 @@ const tone: Record<string, string> = {
   failed: "bg-red-100 text-red-900",
 };
 
-export default async function MailPage() {
+/** Messages per page. */
+const PAGE_SIZE = 100;
+
+export default async function MailPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await requireAdminPage("/mail");
-  const rows = await listOutbox({ take: 100 });
+  const raw = (await searchParams).cursor;
+  const cursor = typeof raw === "string" && raw.length <= 200 ? raw : null;
+  let rows: OutboxRow[] = [];
+  let nextCursor: string | null = null;
+  let cursorProblem: string | null = null;
+  try {
+    ({ items: rows, nextCursor } = await listOutboxPage({ cursor, take: PAGE_SIZE }));
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    cursorProblem = e.message;
+  }
   return (
     <div className="space-y-6">
       <PageHeader title="E-mail" description="Every notification goes through this outbox. A message the SMTP server did not accept stays here and is retried with growing delays; the business action it reports on is never undone." />
+      {cursorProblem ? (
+        <Alert tone="error" title="This page of the outbox cannot be shown">
+          {cursorProblem}
+        </Alert>
+      ) : null}
       <Card title="Recent messages">
         <DataTable
           columns={["Status", "To", "Subject", "Queued", "Attempts", "Details"]}
@@ -54,6 +75,7 @@ export default async function MailPage() {
             </tr>
           ))}
         />
+        <Pager label="Pages of the outbox" firstHref={cursor ? "/mail" : null} nextHref={nextCursor ? `/mail?cursor=${encodeURIComponent(nextCursor)}` : null} firstText="Newest" nextText="Older" />
       </Card>
     </div>
   );

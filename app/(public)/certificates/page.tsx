@@ -12,6 +12,7 @@ import { DataTable } from "@/components/ui/table";
 import { headers } from "next/headers";
 import { env } from "@/lib/env.ts";
 import { findPublicCa, utcDate } from "../public-ca.ts";
+import { Pager } from "@/components/ui/pager";
 
 export const metadata: Metadata = { title: "Certificates" };
 export const dynamic = "force-dynamic";
@@ -256,18 +257,7 @@ export default async function CertificatesPage({ searchParams }: { searchParams:
               </div>
             </>
           ) : null}
-          {result?.nextCursor || q.cursor ? (
-            <nav aria-label="Pages" className="flex flex-wrap gap-3">
-              {q.cursor ? (
-                <ButtonLink href={href(q, { cursor: "" })}>First page</ButtonLink>
-              ) : null}
-              {result?.nextCursor ? (
-                <ButtonLink href={href(q, { cursor: result.nextCursor })} rel="next">
-                  Next page
-                </ButtonLink>
-              ) : null}
-            </nav>
-          ) : null}
+          <Pager label="Pages" divided={false} firstHref={q.cursor ? href(q, { cursor: "" }) : null} nextHref={result?.nextCursor ? href(q, { cursor: result.nextCursor }) : null} />
           <p className="text-xs text-slate-500">
             For scripts: <code className="break-all">curl -s &apos;{apiQuery}&apos;</code> lists the same as JSON (<code>items</code>, <code>nextCursor</code>); <code className="break-all">/api/v1/certificates/&lt;number&gt;?format=pem|der|chain</code> downloads one.
           </p>

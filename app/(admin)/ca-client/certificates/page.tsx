@@ -12,6 +12,7 @@ import { buttonClass } from "@/components/ui/button-styles";
 import { ClientNotConfigured, ClientPageHeader } from "@/components/ca-client/client-page-header";
 import { CertificatesTable, GetCaCertificate } from "@/components/ca-client/get-certificates";
 import { getCaCertificateAction, getCertificateAction } from "./actions.ts";
+import { Pager } from "@/components/ui/pager";
 
 export const metadata: Metadata = { title: "Get Certificate(s) from Certificate Authority server" };
 export const dynamic = "force-dynamic";
@@ -39,7 +40,10 @@ export default async function GetCertificatesPage({ searchParams }: { searchPara
       error = e.message;
     }
   }
-  const nextHref = page?.nextCursor ? `/ca-client/certificates?${new URLSearchParams({ ...Object.fromEntries(Object.entries(q).filter(([, v]) => v)), ...(mine ? { mine: "1" } : {}), cursor: page.nextCursor })}` : null;
+  const filters = { ...Object.fromEntries(Object.entries(q).filter(([, v]) => v)), ...(mine ? { mine: "1" } : {}) };
+  const firstQuery = new URLSearchParams(filters).toString();
+  const firstHref = `/ca-client/certificates${firstQuery ? `?${firstQuery}` : ""}`;
+  const nextHref = page?.nextCursor ? `/ca-client/certificates?${new URLSearchParams({ ...filters, cursor: page.nextCursor })}` : null;
   return (
     <div className="space-y-6">
       <ClientPageHeader
@@ -101,13 +105,7 @@ export default async function GetCertificatesPage({ searchParams }: { searchPara
                     compact={mine}
                     rows={page.items.map((c) => ({ number: c.number, serial: c.serial, subject: c.subject, hostname: c.hostname, instance: c.instance, filename: c.filename, usage: c.usage, notAfter: c.notAfter, status: c.status }))}
                   />
-                  {nextHref ? (
-                    <p>
-                      <Link href={nextHref} className="text-sm text-brand-700 underline">
-                        Next page
-                      </Link>
-                    </p>
-                  ) : null}
+                  <Pager label="Pages of certificates" divided={false} firstHref={cursor ? firstHref : null} nextHref={nextHref} />
                 </>
               ) : null}
             </div>

@@ -14,6 +14,7 @@ import { SubmitButton } from "@/components/ui/button";
 import { expiryWarningThresholds, lastScheduledExpiryCheck } from "@/lib/ca/expiry-warnings.ts";
 import { env } from "@/lib/env.ts";
 import { sendDueWarningsAction } from "./actions.ts";
+import { Pager } from "@/components/ui/pager";
 
 export const metadata: Metadata = { title: "Expiring certificates" };
 export const dynamic = "force-dynamic";
@@ -214,20 +215,11 @@ export default async function ExpiringCertificatesPage({ searchParams }: { searc
             ))}
           />
         )}
-        {cursor || nextCursor ? (
-          <nav aria-label="Pages of expiring certificates" className="mt-4 flex flex-wrap items-center gap-3 border-t border-slate-100 pt-4 text-sm">
-            {cursor ? (
-              <Link href={`/ca-server/expiring?days=${days}`} className={buttonClass("secondary")}>
-                First page
-              </Link>
-            ) : null}
-            {nextCursor ? (
-              <Link href={`/ca-server/expiring?days=${days}&cursor=${encodeURIComponent(nextCursor)}`} className={buttonClass("secondary")}>
-                Next page
-              </Link>
-            ) : null}
-          </nav>
-        ) : null}
+        <Pager
+          label="Pages of expiring certificates"
+          firstHref={cursor ? `/ca-server/expiring?days=${days}` : null}
+          nextHref={nextCursor ? `/ca-server/expiring?days=${days}&cursor=${encodeURIComponent(nextCursor)}` : null}
+        />
       </Card>
     </div>
   );

@@ -10,6 +10,7 @@ import { ServerNotConfigured } from "@/components/ca-server/server-not-configure
 import { Alert } from "@/components/ui/alert";
 import { buttonClass } from "@/components/ui/button-styles";
 import { DataTable, utcMinute } from "@/components/ui/table";
+import { Pager } from "@/components/ui/pager";
 import { DeleteRequestButton } from "@/components/queue/delete-request-button";
 import { BulkCheckbox, BulkIssueForm, BulkSelection } from "@/components/ca-server/bulk-issue";
 import { bulkIssueAction, deleteRequestAction } from "./actions.ts";
@@ -87,7 +88,7 @@ export default async function RequestQueuePage({ searchParams }: { searchParams:
             title="Pending requests"
             actions={
               <p data-testid="pending-count" className="text-sm font-medium text-slate-700">
-                {page.total} pending {page.total === 1 ? "request" : "requests"}
+                {page.totalCapped ? `${page.total.toLocaleString("en-US")}+ pending requests` : `${page.total.toLocaleString("en-US")} pending ${page.total === 1 ? "request" : "requests"}`}
               </p>
             }
           >
@@ -138,23 +139,12 @@ export default async function RequestQueuePage({ searchParams }: { searchParams:
                 </tr>
               ))}
             />
-            {cursor || page.nextCursor ? (
-              <nav aria-label="Pages of the queue" className="mt-4 flex flex-wrap items-center gap-3 border-t border-slate-100 pt-4 text-sm">
-                {cursor ? (
-                  <Link href="/ca-server/requests" className={buttonClass("secondary")}>
-                    First page
-                  </Link>
-                ) : null}
-                {page.nextCursor ? (
-                  <Link href={`/ca-server/requests?cursor=${encodeURIComponent(page.nextCursor)}`} className={buttonClass("secondary")}>
-                    Next page
-                  </Link>
-                ) : null}
-                <span className="text-slate-500">
-                  {page.items.length} on this page, {PAGE_SIZE} per page
-                </span>
-              </nav>
-            ) : null}
+            <Pager
+              label="Pages of the queue"
+              firstHref={cursor ? "/ca-server/requests" : null}
+              nextHref={page.nextCursor ? `/ca-server/requests?cursor=${encodeURIComponent(page.nextCursor)}` : null}
+              summary={`${page.items.length} on this page, ${PAGE_SIZE} per page`}
+            />
           </Card>
           {page.items.length ? (
             <div className="mt-6">

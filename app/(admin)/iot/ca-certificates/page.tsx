@@ -7,13 +7,13 @@ import { isAppError } from "@/lib/errors/app-error.ts";
 import { PageHeader, Card } from "@/components/ui/card";
 import { Breadcrumb } from "@/components/ui/breadcrumb";
 import { Alert } from "@/components/ui/alert";
-import { buttonClass } from "@/components/ui/button-styles";
 import { SubmitButton } from "@/components/ui/button";
 import { DataTable, utcMinute } from "@/components/ui/table";
 import { AddCaCertificateForm } from "@/components/iot/add-ca-certificate-form";
 import { CaCertificateRowActions } from "@/components/iot/ca-certificate-actions";
 import { listAudit } from "@/lib/audit/audit-log.ts";
 import { addCaCertificateAction, deleteCaCertificateAction, registerLocalCaAction, setActiveAction } from "./actions.ts";
+import { Pager } from "@/components/ui/pager";
 
 export const metadata: Metadata = { title: "CA certificates for device authentication" };
 export const dynamic = "force-dynamic";
@@ -161,20 +161,11 @@ export default async function IotCaCertificatesPage({ searchParams }: { searchPa
                 </tr>
               ))}
             />
-            {cursor || page.nextCursor ? (
-              <nav aria-label="Pages of the list" className="mt-4 flex flex-wrap items-center gap-3 border-t border-slate-100 pt-4 text-sm">
-                {cursor ? (
-                  <Link href={listHref(showAll)} className={buttonClass("secondary")}>
-                    First page
-                  </Link>
-                ) : null}
-                {page.nextCursor ? (
-                  <Link href={`${listHref(showAll)}${showAll ? "&" : "?"}cursor=${encodeURIComponent(page.nextCursor)}`} className={buttonClass("secondary")}>
-                    Next page
-                  </Link>
-                ) : null}
-              </nav>
-            ) : null}
+            <Pager
+              label="Pages of the list"
+              firstHref={cursor ? listHref(showAll) : null}
+              nextHref={page.nextCursor ? `${listHref(showAll)}${showAll ? "&" : "?"}cursor=${encodeURIComponent(page.nextCursor)}` : null}
+            />
           </>
         )}
       </Card>

@@ -1,6 +1,8 @@
 import type { Metadata } from "next";
 import { requireAdminPage } from "@/app/_server/session.ts";
-import { listMessagingCertificates, type MessagingCertificateView } from "@/lib/iot/messaging-certificates.ts";
+import { ensureDefaultMessagingCertificate, getMessagingCertificate, listDefaultCandidates, listMessagingCertificates, type MessagingCertificateView } from "@/lib/iot/messaging-certificates.ts";
+import { isAppError } from "@/lib/errors/app-error.ts";
+import { Pager } from "@/components/ui/pager";
 import { PageHeader, Card } from "@/components/ui/card";
 import { Breadcrumb } from "@/components/ui/breadcrumb";
 import { Alert } from "@/components/ui/alert";
@@ -19,6 +21,9 @@ export const dynamic = "force-dynamic";
 type SearchParams = Record<string, string | string[] | undefined>;
 
 const TITLE = "Messaging server certificates";
+
+/** Rows per page of the table. */
+const PAGE_SIZE = 50;
 
 function one(sp: SearchParams, key: string): string | undefined {
   const v = sp[key];
@@ -57,16 +62,27 @@ function Validity({ r }: { r: MessagingCertificateView }) {
 export default async function MessagingCertificatesPage({ searchParams }: { searchParams: Promise<SearchParams> }) {
   await requireAdminPage("/iot/messaging");
   const sp = await searchParams;
-  const rows = await listMessagingCertificates();
-  const byId = (id: string | undefined) => (id ? rows.find((r) => r.id === id) : undefined);
-  const current = rows.find((r) => r.default);
-  const now = Date.now();
-  const choices = rows.filter((r) => r.kind === "certificate" && (!r.notAfter || new Date(r.notAfter).getTime() >= now));
-  const added = byId(one(sp, "added"));
-  const csr = byId(one(sp, "csr"));
-  const attached = byId(one(sp, "attached"));
-  const madeDefault = byId(one(sp, "default"));
-  const notDeleted = byId(one(sp, "notDeleted"));
+  const cursor = one(sp, "cursor");
+  let page: Awaited<ReturnType<typeof listMessagingCertificates>>;
+  let cursorProblem: string | null = null;
+  try {
+    page = await listMessagingCertificates({ cursor, take: PAGE_SIZE });
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    cursorProblem = e.message;
+    page = await listMessagingCertificates({ take: PAGE_SIZE });
+  }
+  const rows = page.items;
+  const byId = async (id: string | undefined) => (id ? getMessagingCertificate(id).catch(() => undefined) : undefined);
+  const [current, choices, added, csr, attached, madeDefault, notDeleted] = await Promise.all([
+    ensureDefaultMessagingCertificate(),
+    listDefaultCandidates(),
+    byId(one(sp, "added")),
+    byId(one(sp, "csr")),
+    byId(one(sp, "attached")),
+    byId(one(sp, "default")),
+    byId(one(sp, "notDeleted")),
+  ]);
 
   return (
     <div className="space-y-6">
@@ -86,6 +102,7 @@ export default async function MessagingCertificatesPage({ searchParams }: { sear
       {one(sp, "deleted") ? <Alert tone="success">Deleted.</Alert> : null}
       {notDeleted ? <Alert tone="warning">The default messaging server certificate cannot be deleted: choose another default first.</Alert> : null}
 
+      {cursorProblem ? <Alert tone="error" title="That page of the table cannot be shown">{cursorProblem} The first page is shown instead.</Alert> : null}
       <Card title="Certificates and CSRs">
         <DataTable
           columns={["Subject", "Subject alternative names", "Validity", "Details", "Actions"]}
@@ -160,6 +177,7 @@ export default async function MessagingCertificatesPage({ searchParams }: { sear
             </tr>
           ))}
         />
+        <Pager label="Pages of messaging server certificates" firstHref={cursor ? "/iot/messaging" : null} nextHref={page.nextCursor ? `/iot/messaging?cursor=${encodeURIComponent(page.nextCursor)}` : null} />
       </Card>
 
       <Card title="Default messaging server certificate" description="The certificate the broker uses; export it with its key for the broker's configuration.">

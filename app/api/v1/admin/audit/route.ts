@@ -12,7 +12,7 @@ export const GET = route(async (req) => {
   const before = p.get("before");
   if (before !== null && !/^\d{1,10}$/.test(before)) throw new AppError("bad_request", "before: a sequence number is expected");
   const limit = p.get("limit");
-  if (limit !== null && !/^\d{1,4}$/.test(limit)) throw new AppError("bad_request", "limit: a number from 1 to 1000 is expected");
+  if (limit !== null && !/^\d{1,4}$/.test(limit)) throw new AppError("bad_request", "limit: a number from 1 to 200 is expected");
   return json(
     await listAudit({
       action: p.get("action"),

@@ -2,6 +2,7 @@ import { route, readJson, json, requireAdminApi } from "@/app/_server/http.ts";
 import { configureCaServer, type ConfigureCaInput } from "@/lib/ca/configure-server.ts";
 import { getCaServerView } from "@/lib/ca/get-server.ts";
 import { reinitializeCaServer } from "@/lib/ca/reinitialize-server.ts";
+import { updateCaSettings } from "@/lib/ca/settings/update-settings.ts";
 import { AppError } from "@/lib/errors/app-error.ts";
 import { env } from "@/lib/env.ts";
 
@@ -41,6 +42,17 @@ export const POST = route(async (req) => {
     },
     201,
   );
+});
+
+/** Edits the settings that stay editable after configuration; fields left out keep their value. */
+export const PATCH = route(async (req) => {
+  const caller = await requireAdminApi(req);
+  const body = await readJson(req);
+  const r = await updateCaSettings(
+    { issuedValidityDays: body.issuedValidityDays, adminEmail: body.adminEmail, smtp: objectOrUndefined(body.smtp, "smtp") },
+    { actor: caller.admin.username },
+  );
+  return json(r);
 });
 
 export const DELETE = route(async (req) => {

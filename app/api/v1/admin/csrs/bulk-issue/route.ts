@@ -4,7 +4,7 @@ import { env } from "@/lib/env.ts";
 import { requestOrigin } from "@/app/_server/origin.ts";
 
 /**
- * POST /api/v1/admin/csrs/bulk-issue {ids?: string[] (at most 1000) | all?: true (+ instance?, hostname?, contactEmail?),
+ * POST /api/v1/admin/csrs/bulk-issue {ids?: string[] (at most 1000) | all?: true (+ instance?, hostname?, contactEmail?) | batchId,
  * usage, caKeyPassword, fingerprintVerified: true, verificationChannel?, verificationNote?}
  * → 200 {requested, issued: [{id, number}], skipped: [{id, reason}], failed: [{id, code, message}]}
  */

@@ -1,10 +1,11 @@
 import { route, readJson, json, requireAdminApi } from "@/app/_server/http.ts";
 import { addMessagingCertificate, listMessagingCertificates } from "@/lib/iot/messaging-certificates.ts";
 
-/** GET /api/v1/admin/iot/messaging-certificates — certificates and CSRs (never a key). */
+/** GET /api/v1/admin/iot/messaging-certificates?cursor=&limit= — certificates and CSRs (never a key), oldest first. */
 export const GET = route(async (req) => {
   await requireAdminApi(req);
-  return json({ items: await listMessagingCertificates(), nextCursor: null });
+  const p = new URL(req.url).searchParams;
+  return json(await listMessagingCertificates({ cursor: p.get("cursor"), take: p.get("limit") ? Number(p.get("limit")) : undefined }));
 });
 
 /** POST /api/v1/admin/iot/messaging-certificates — `{certificate, privateKey, passphrase?, description}` → 201. */
