@@ -1,6 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { gotoReady, signIn, opensslOk } from "./support";
-import { CA_KEY_PASSWORD, adminHeaders, configureQueueCa, downloadCertificate, requestStatus, submitNew, type QueueCa } from "./queue-support";
+import { CA_KEY_PASSWORD, adminHeaders, configureQueueCa, downloadCertificate, makeCsr, requestStatus, submitNew, uniqueName, type QueueCa } from "./queue-support";
 
 let ca: QueueCa;
 
@@ -84,4 +84,54 @@ test("POST /api/v1/admin/csrs/bulk-issue: bad input 422, wrong password issues n
   const again = await request.post("/api/v1/admin/csrs/bulk-issue", { data: { ...body, all: true }, headers });
   expect(again.status()).toBe(200);
   expect(await again.json()).toMatchObject({ requested: 1, issued: [], skipped: [], failed: [{ id: person.id }] });
+});
+
+test("a fleet's submission batch: POST /api/v1/admin/csrs/batch, then on the queue page the batch link, its filtered view and one form that issues the whole batch", async ({ page, request }) => {
+  test.setTimeout(120_000);
+  const headers = await adminHeaders(request);
+  const single = await submitNew(request, device(20));
+  const requests = Array.from({ length: 6 }, (_, i) => ({ csr: makeCsr(`/O=Fleet/CN=gw${i}.fleet.example.com`, `DNS:gw${i}.fleet.example.com`), hostname: `gw${i}.fleet.example.com`, filename: uniqueName(`Gw${i}`) }));
+
+  // All or nothing: one bad request refuses the batch, named by its position.
+  const bad = await request.post("/api/v1/admin/csrs/batch", { headers, data: { contact: { name: "Fleet Ops", email: "ops@example.com" }, instance: "GATEWAYS", requests: [...requests.slice(0, 2), { csr: "not a CSR", filename: "bad" }] } });
+  expect(bad.status()).toBe(422);
+  expect(Object.keys((await bad.json()).error.fields)).toEqual(["requests[2].csr"]);
+  // Without an administrator's token: 401, nothing stored.
+  expect((await request.post("/api/v1/admin/csrs/batch", { data: { requests } })).status()).toBe(401);
+
+  const r = await request.post("/api/v1/admin/csrs/batch", { headers, data: { contact: { name: "Fleet Ops", email: "ops@example.com" }, instance: "GATEWAYS", requests } });
+  expect(r.status()).toBe(201);
+  const batch = (await r.json()) as { batchId: string; count: number; requests: { id: string }[] };
+  expect(batch.count).toBe(6);
+  const listed = await request.get(`/api/v1/admin/csrs?batch=${batch.batchId}`, { headers });
+  expect(((await listed.json()) as { items: unknown[] }).items).toHaveLength(6);
+
+  await signIn(page);
+  await gotoReady(page, "/ca-server/requests");
+  await expect(page.getByTestId("request-row")).toHaveCount(7);
+  await page.locator(`tr[data-request-id="${batch.requests[0].id}"]`).getByTestId("batch-link").click();
+  await expect(page.getByTestId("batch-filter")).toContainText("Showing the 6 pending requests of this batch.");
+  await expect(page.getByTestId("request-row")).toHaveCount(6);
+  const form = page.getByRole("form", { name: "Issue this submission batch" });
+  await expect(form.getByTestId("bulk-batch-count")).toHaveText("6 pending requests in this batch");
+  await form.getByLabel("Certificate usage").selectOption("tls");
+  await form.getByLabel("CA private key password").fill(CA_KEY_PASSWORD);
+  await form.getByLabel(/I verified this batch/).check();
+  await form.getByRole("button", { name: "Issue the whole batch" }).click();
+  await expect(page.getByTestId("bulk-progress")).toHaveText("6 of 6 issued");
+  await expect(page.getByText("Done: 6 issued, 0 skipped (no longer pending), 0 not issued.")).toBeVisible();
+  await expect(page.getByTestId("batch-filter")).toContainText("No request of this batch is pending.");
+
+  const numbers: number[] = [];
+  for (const x of batch.requests) {
+    const s = await requestStatus(request, x.id);
+    expect(s.status).toBe("issued");
+    numbers.push(s.certificateNumber!);
+  }
+  expect([...numbers].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+  expect((await requestStatus(request, single.id)).status).toBe("pending");
+  for (const n of [numbers[0], numbers[5]]) {
+    const file = await downloadCertificate(request, n);
+    expect(opensslOk(["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile", ca.caFile, file])).toContain(": OK");
+  }
 });

@@ -71,12 +71,16 @@ interface Progress {
   done: boolean;
 }
 
+/** Requests per call for a whole submission batch: each call stores them in one transaction. */
+const BATCH_CHUNK = 100;
+
 /**
- * Issue the selected requests with one password entry. The selection is sent in chunks;
- * an interrupted run (page closed, error) is resumed by selecting what is still pending
- * and issuing again: requests already issued have left the queue.
+ * Issue the selected requests with one password entry — or, given `batch`, every pending
+ * request of that submission batch. They are sent in chunks, so progress shows between
+ * them; an interrupted run (page closed, error) is resumed by issuing again: requests
+ * already issued have left the queue.
  */
-export function BulkIssueForm({ action }: { action: Action }) {
+export function BulkIssueForm({ action, batch }: { action: Action; batch?: { id: string; ids: string[] } }) {
   const { ids, selected, setAll, unselect } = useSelection();
   const router = useRouter();
   const [fields, setFields] = useState<Record<string, string>>({});
@@ -87,7 +91,8 @@ export function BulkIssueForm({ action }: { action: Action }) {
   async function onSubmit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const form = new FormData(e.currentTarget);
-    const chosen = ids.filter((id) => selected.has(id));
+    const chosen = batch ? batch.ids : ids.filter((id) => selected.has(id));
+    const chunk = batch ? BATCH_CHUNK : CHUNK;
     setFields({});
     setMessage(undefined);
     if (chosen.length === 0) {
@@ -99,10 +104,10 @@ export function BulkIssueForm({ action }: { action: Action }) {
     let refused = false;
     setProgress(p);
     try {
-      for (let i = 0; i < chosen.length; i += CHUNK) {
+      for (let i = 0; i < chosen.length; i += chunk) {
         const fd = new FormData();
         for (const [k, v] of form.entries()) fd.append(k, v);
-        for (const id of chosen.slice(i, i + CHUNK)) fd.append("id", id);
+        for (const id of chosen.slice(i, i + chunk)) fd.append("id", id);
         const r = await action({}, fd);
         if (!r.ok || !r.data) {
           setFields(r.fields ?? {});
@@ -127,16 +132,22 @@ export function BulkIssueForm({ action }: { action: Action }) {
 
   const allOn = ids.length > 0 && ids.every((id) => selected.has(id));
   return (
-    <form onSubmit={onSubmit} aria-label="Issue selected requests" className="space-y-4" noValidate>
-      <div className="flex flex-wrap items-center gap-4">
-        <label className="flex items-center gap-2 text-sm font-medium text-slate-800">
-          <input type="checkbox" checked={allOn} onChange={(e) => setAll(e.target.checked)} disabled={ids.length === 0} className="h-4 w-4 rounded border-slate-300 text-brand-600" />
-          Select all on this page
-        </label>
-        <span data-testid="bulk-selected" className="text-sm text-slate-600">
-          {ids.filter((id) => selected.has(id)).length} selected
-        </span>
-      </div>
+    <form onSubmit={onSubmit} aria-label={batch ? "Issue this submission batch" : "Issue selected requests"} className="space-y-4" noValidate>
+      {batch ? (
+        <p data-testid="bulk-batch-count" className="text-sm text-slate-700">
+          {batch.ids.length} pending {batch.ids.length === 1 ? "request" : "requests"} in this batch
+        </p>
+      ) : (
+        <div className="flex flex-wrap items-center gap-4">
+          <label className="flex items-center gap-2 text-sm font-medium text-slate-800">
+            <input type="checkbox" checked={allOn} onChange={(e) => setAll(e.target.checked)} disabled={ids.length === 0} className="h-4 w-4 rounded border-slate-300 text-brand-600" />
+            Select all on this page
+          </label>
+          <span data-testid="bulk-selected" className="text-sm text-slate-600">
+            {ids.filter((id) => selected.has(id)).length} selected
+          </span>
+        </div>
+      )}
       <div className="grid gap-4 sm:grid-cols-3">
         <SelectField name="usage" label="Certificate usage" options={USAGES.map((u) => ({ value: u.id, label: u.label }))} error={fields.usage} />
         <SelectField name="verificationChannel" label="Verified by" options={CHANNELS} error={fields.verificationChannel} />
@@ -146,7 +157,7 @@ export function BulkIssueForm({ action }: { action: Action }) {
       <div>
         <label className="flex items-start gap-2 text-sm font-medium text-slate-800">
           <input type="checkbox" name="fingerprintVerified" aria-describedby={fields.fingerprintVerified ? "f-bulk-verified-error" : undefined} className="mt-1 h-4 w-4 rounded border-slate-300 text-brand-600" />
-          I verified the identity, authority and fingerprint of every selected request with its technical contact
+          {batch ? "I verified this batch with its technical contact: who sent it, for which devices or hosts, and the fingerprints of its requests" : "I verified the identity, authority and fingerprint of every selected request with its technical contact"}
         </label>
         {fields.fingerprintVerified ? (
           <p id="f-bulk-verified-error" className="text-sm font-medium text-red-700">
@@ -155,8 +166,8 @@ export function BulkIssueForm({ action }: { action: Action }) {
         ) : null}
       </div>
       {message ? <Alert tone="error">{message}</Alert> : null}
-      <button type="submit" disabled={running} className={buttonClass("primary")}>
-        {running ? "Issuing…" : "Issue selected"}
+      <button type="submit" disabled={running || (batch !== undefined && batch.ids.length === 0)} className={buttonClass("primary")}>
+        {running ? "Issuing…" : batch ? "Issue the whole batch" : "Issue selected"}
       </button>
       {progress ? <ProgressView p={progress} /> : null}
     </form>

@@ -7,9 +7,9 @@ import { useIsolatedDataDir, useTestSmtpServer } from "../test-support/data-dir.
 import { verifyAuditChain } from "../audit/audit-log.ts";
 import { configureCaServer } from "./configure-server.ts";
 import { reinitializeCaServer } from "./reinitialize-server.ts";
-import { submitRequest } from "./requests.ts";
+import { listPendingRequests, submitRequest } from "./requests.ts";
 import { BATCH_SUBMIT_MAX, submitBatch } from "./batch-submit.ts";
-import { startBulkIssue } from "./bulk-issue.ts";
+import { pendingIdsOfBatch, startBulkIssue } from "./bulk-issue.ts";
 
 const scratch = useIsolatedDataDir("batch-submit", { PORTCULLIS_PUBLIC_URL: "https://pki.example.com" });
 const smtp = useTestSmtpServer();
@@ -69,11 +69,18 @@ describe("batch submission", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(smtp.messages.filter((m) => m.subject.includes("received")).length).toBe(2);
 
+    const listed = await listPendingRequests({ batchId: r.batchId, take: 10 });
+    expect(listed.items.length).toBe(10);
+    expect(listed.total).toBe(25);
+    expect(listed.items.every((x) => x.batchId === r.batchId)).toBe(true);
+    expect((await pendingIdsOfBatch(r.batchId)).sort()).toEqual(r.requests.map((x) => x.id).sort());
+
     const issued = await startBulkIssue({ ...issueInput, batchId: r.batchId }, { actor: "admin" });
     expect(issued.failed).toEqual([]);
     expect(issued.skipped).toEqual([]);
     expect(issued.issued.map((x) => x.number)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     expect((await db.certificateRequest.findUniqueOrThrow({ where: { id: other.id } })).status).toBe("pending");
+    expect(await pendingIdsOfBatch(r.batchId)).toEqual([]);
 
     const ca = await db.caServer.findUniqueOrThrow({ where: { id: 1 } });
     const caFile = scratch.path("fleet-ca.pem");

@@ -90,6 +90,12 @@ async function selectIds(input: BulkIssueInput): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
+/** The pending requests of a submission batch, oldest first (at most BULK_ISSUE_MAX): what "Issue the whole batch" sends. */
+export async function pendingIdsOfBatch(batchId: string): Promise<string[]> {
+  const rows = await (await getDb()).certificateRequest.findMany({ where: { batchId, status: "pending" }, orderBy: [{ receivedAt: "asc" }, { id: "asc" }], take: BULK_ISSUE_MAX, select: { id: true } });
+  return rows.map((r) => r.id);
+}
+
 /**
  * Issues the selected pending requests with one password entry. A wrong password or bad
  * input issues nothing; a request the issuance refuses is listed in `failed` and stays

@@ -31,6 +31,8 @@ export interface RequestView {
   certificateNumber?: number;
   /** The certificate this request renews (same common name), when it is a renewal. */
   renewalOf?: number;
+  /** The submission batch (POST /api/v1/admin/csrs/batch) it came in, if any. */
+  batchId?: string;
 }
 
 export interface SubmitRequestInput {
@@ -59,6 +61,7 @@ export const REQUEST_VIEW_SELECT = {
   receivedAt: true,
   certificateNumber: true,
   renewalOf: true,
+  batchId: true,
 } as const;
 
 type ViewRow = Pick<Row, keyof typeof REQUEST_VIEW_SELECT>;
@@ -78,6 +81,7 @@ export function toRequestView(r: ViewRow): RequestView {
   };
   if (r.certificateNumber != null) v.certificateNumber = r.certificateNumber;
   if (r.renewalOf != null) v.renewalOf = r.renewalOf;
+  if (r.batchId != null) v.batchId = r.batchId;
   return v;
 }
 
@@ -266,18 +270,21 @@ function decodeCursor(cursor: string): { receivedAt: Date; id: string } {
  * both databases turn the first into an index range that starts at the cursor, while the
  * second makes PostgreSQL and SQLite walk the index from the first pending row.
  */
-export async function listPendingRequests(opts: { cursor?: string | null; take?: number } = {}): Promise<Page<RequestView>> {
+export async function listPendingRequests(opts: { cursor?: string | null; take?: number; /** Only the requests of this submission batch. */ batchId?: string | null } = {}): Promise<Page<RequestView>> {
   const take = Math.min(Math.max(Math.trunc(Number.isFinite(opts.take) ? opts.take! : 50), 1), 200); // ?limit=abc is NaN: use the default
   const db = await getDb();
   const after = opts.cursor ? decodeCursor(opts.cursor) : null;
+  if (opts.batchId && opts.batchId.length > 100) throw new AppError("bad_request", "Unknown submission batch");
+  const batch = opts.batchId ? { batchId: opts.batchId } : {};
   const where = {
     status: "pending",
+    ...batch,
     ...(after ? { receivedAt: { gte: after.receivedAt }, OR: [{ receivedAt: { gt: after.receivedAt } }, { id: { gt: after.id } }] } : {}),
   };
   const [rows, counted] = await Promise.all([
     db.certificateRequest.findMany({ where, select: REQUEST_VIEW_SELECT, orderBy: [{ receivedAt: "asc" }, { id: "asc" }], take: take + 1 }),
     // The order keeps the capped count on the index: without one, Prisma orders by id and the database sorts every pending row.
-    db.certificateRequest.count({ where: { status: "pending" }, orderBy: [{ receivedAt: "asc" }, { id: "asc" }], take: TOTAL_CAP + 1 }),
+    db.certificateRequest.count({ where: { status: "pending", ...batch }, orderBy: [{ receivedAt: "asc" }, { id: "asc" }], take: TOTAL_CAP + 1 }),
   ]);
   const more = rows.length > take;
   const items = rows.slice(0, take);

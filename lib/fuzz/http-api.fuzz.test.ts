@@ -202,7 +202,7 @@ const ROUTES: Record<string, RouteSpec> = {
   },
   "app/api/v1/admin/csrs/[id]/preview/route.ts": { path: "/api/v1/admin/csrs/[id]/preview", load: () => import("@/app/api/v1/admin/csrs/[id]/preview/route.ts"), methods: { GET: { auth: "admin", body: "none", query: ["usage"] } } },
   "app/api/v1/admin/csrs/[id]/route.ts": { path: "/api/v1/admin/csrs/[id]", load: () => import("@/app/api/v1/admin/csrs/[id]/route.ts"), methods: { DELETE: { auth: "admin", body: "none", destructive: true } } },
-  "app/api/v1/admin/csrs/route.ts": { path: "/api/v1/admin/csrs", load: () => import("@/app/api/v1/admin/csrs/route.ts"), methods: { GET: { auth: "admin", body: "none", query: ["cursor", "limit"] } } },
+  "app/api/v1/admin/csrs/route.ts": { path: "/api/v1/admin/csrs", load: () => import("@/app/api/v1/admin/csrs/route.ts"), methods: { GET: { auth: "admin", body: "none", query: ["cursor", "limit", "batch"] } } },
   "app/api/v1/admin/iot/ca-certificates/[id]/route.ts": {
     path: "/api/v1/admin/iot/ca-certificates/[id]",
     load: () => import("@/app/api/v1/admin/iot/ca-certificates/[id]/route.ts"),

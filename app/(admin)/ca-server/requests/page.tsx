@@ -14,6 +14,7 @@ import { Pager } from "@/components/ui/pager";
 import { DeleteRequestButton } from "@/components/queue/delete-request-button";
 import { BulkCheckbox, BulkIssueForm, BulkSelection } from "@/components/ca-server/bulk-issue";
 import { bulkIssueAction, deleteRequestAction } from "./actions.ts";
+import { pendingIdsOfBatch } from "@/lib/ca/bulk-issue.ts";
 
 export const metadata: Metadata = { title: "Process pending Certificate Signing Requests" };
 export const dynamic = "force-dynamic";
@@ -51,14 +52,17 @@ export default async function RequestQueuePage({ searchParams }: { searchParams:
   }
 
   const cursor = one(sp, "cursor");
+  const batchId = one(sp, "batch");
+  const here = (extra: Record<string, string>) => `/ca-server/requests?${new URLSearchParams({ ...(batchId ? { batch: batchId } : {}), ...extra })}`;
   let page: Page<RequestView> | null = null;
   let cursorProblem: string | null = null;
   try {
-    page = await listPendingRequests({ cursor, take: PAGE_SIZE });
+    page = await listPendingRequests({ cursor, take: PAGE_SIZE, batchId });
   } catch (e) {
     if (!isAppError(e)) throw e;
     cursorProblem = e.message;
   }
+  const batchIds = batchId && page ? await pendingIdsOfBatch(batchId) : [];
   const [deleted, notDeleted] = await Promise.all([requestOrNull(one(sp, "deleted")), requestOrNull(one(sp, "notDeleted"))]);
 
   return (
@@ -73,6 +77,16 @@ export default async function RequestQueuePage({ searchParams }: { searchParams:
         <Alert tone="warning" title={`Certificate Signing Request "${notDeleted.filename}" was not deleted`}>
           It was already {notDeleted.status}
           {notDeleted.certificateNumber ? ` (certificate number ${notDeleted.certificateNumber})` : ""}.
+        </Alert>
+      ) : null}
+      {batchId && page ? (
+        <Alert tone="info" title={`Submission batch ${batchId}`}>
+          <span data-testid="batch-filter">
+            {page.total === 0 ? "No request of this batch is pending." : `Showing the ${page.totalCapped ? `${page.total.toLocaleString("en-US")}+` : page.total.toLocaleString("en-US")} pending ${page.total === 1 ? "request" : "requests"} of this batch.`}{" "}
+            <Link href="/ca-server/requests" className="font-medium underline">
+              Show the whole queue
+            </Link>
+          </span>
         </Alert>
       ) : null}
       {cursorProblem || !page ? (
@@ -95,7 +109,9 @@ export default async function RequestQueuePage({ searchParams }: { searchParams:
             <DataTable
               columns={["Select", "Subject", "Technical contact", "Hostname", "Instance", "File name", "Received", "Actions"]}
               empty={
-                page.total === 0 ? (
+                batchId && page.total === 0 ? (
+                  <span data-testid="queue-empty">No request of this submission batch is waiting.</span>
+                ) : page.total === 0 ? (
                   <span data-testid="queue-empty">No Certificate Signing Requests are waiting. CA clients submit them from their “Submit Certificate Signing Request to Certificate Authority server” page or with POST /api/v1/csrs.</span>
                 ) : (
                   <span data-testid="queue-empty">
@@ -113,6 +129,11 @@ export default async function RequestQueuePage({ searchParams }: { searchParams:
                   </td>
                   <td className="min-w-48 max-w-80 py-2 pr-4 break-words">
                     {r.subject}
+                    {r.batchId && r.batchId !== batchId ? (
+                      <Link href={`/ca-server/requests?batch=${encodeURIComponent(r.batchId)}`} data-testid="batch-link" className="mt-1 block w-fit rounded-full bg-violet-100 px-2 py-0.5 text-xs font-semibold text-violet-900 hover:underline">
+                        Submission batch
+                      </Link>
+                    ) : null}
                     {r.renewalOf !== undefined ? (
                       <span data-testid="renewal-badge" className="mt-1 block w-fit rounded-full bg-sky-100 px-2 py-0.5 text-xs font-semibold text-sky-900">
                         Renewal of certificate {r.renewalOf}
@@ -141,12 +162,19 @@ export default async function RequestQueuePage({ searchParams }: { searchParams:
             />
             <Pager
               label="Pages of the queue"
-              firstHref={cursor ? "/ca-server/requests" : null}
-              nextHref={page.nextCursor ? `/ca-server/requests?cursor=${encodeURIComponent(page.nextCursor)}` : null}
+              firstHref={cursor ? here({}) : null}
+              nextHref={page.nextCursor ? here({ cursor: page.nextCursor }) : null}
               summary={`${page.items.length} on this page, ${PAGE_SIZE} per page`}
             />
           </Card>
-          {page.items.length ? (
+          {batchId ? (
+            <div className="mt-6">
+              <Card title="Issue this batch" description="Verify the batch with its technical contact, then issue every pending request of it with one entry of the CA key password. If the run is interrupted, issue the batch again: what was issued has left the queue.">
+                <BulkIssueForm action={bulkIssueAction} batch={{ id: batchId, ids: batchIds }} />
+              </Card>
+            </div>
+          ) : null}
+          {!batchId && page.items.length ? (
             <div className="mt-6">
               <Card title="Issue several requests at once" description="Select requests above, verify each with its technical contact, then issue them all with one entry of the CA key password. If the run is interrupted, select what is still pending and issue again.">
                 <BulkIssueForm action={bulkIssueAction} />
