@@ -16,6 +16,7 @@ function initialValues(s: CaSettingsView): Record<string, string> {
     "smtp.port": s.smtp.port === null ? "25" : String(s.smtp.port),
     "smtp.secure": s.smtp.secure ? "on" : "",
     "smtp.username": s.smtp.username ?? "",
+    "smtp.from": s.smtp.from ?? "",
     adminEmail: s.adminEmail,
   };
 }

@@ -2,7 +2,7 @@ import type { ReactNode } from "react";
 import { Field, CheckboxField } from "@/components/ui/field";
 
 /**
- * The SMTP server, port, TLS, username and password fields of the CA server's e-mail
+ * The SMTP server, port, TLS, username, password and From fields of the CA server's e-mail
  * settings (configure form and settings page). `v` holds the values to show, `f` the field
  * messages; the password is never shown back.
  */
@@ -20,6 +20,7 @@ export function SmtpFields({ v, f, passwordHint = "Stored encrypted.", afterPass
         <Field name="smtp.passwordConfirm" type="password" label="Confirm password" error={f["smtp.passwordConfirm"]} autoComplete="new-password" />
       </div>
       {afterPassword}
+      <Field name="smtp.from" label="From address (optional)" defaultValue={v["smtp.from"]} error={f["smtp.from"]} hint="What the mail says it is from, e.g. PKI Team <pki@example.com>; some relays accept only their own senders. Left empty, the mail comes from Portcullis PKI at portcullis@ followed by the host name of PORTCULLIS_PUBLIC_URL." autoComplete="off" spellCheck={false} />
     </>
   );
 }

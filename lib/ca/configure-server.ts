@@ -22,7 +22,7 @@ import { caConfiguredEmail } from "../mail/templates/ca-configured.ts";
 import type { SmtpSettings } from "../mail/transport.ts";
 import { fileNameRootProblem } from "./file-name-root.ts";
 import { directoryProblem, ensureWritableDirectory, FileTransaction, freeOldName, inspectFiles, parseSrl, serverFilePaths, srlText, type FilesState } from "./server-files.ts";
-import { bool, emailProblem, hostProblem, intInRange, str } from "./validation.ts";
+import { bool, emailProblem, fromAddressProblem, hostProblem, intInRange, str } from "./validation.ts";
 import { chainFilePath, chainLinks, type ChainLinkView } from "./get-server.ts";
 import { caIssuersUrls, fetchIssuersFromAia } from "./fetch-issuers.ts";
 import { appendAudit } from "../audit/audit-log.ts";
@@ -45,6 +45,8 @@ export interface SmtpInput {
   username?: unknown;
   password?: unknown;
   passwordConfirm?: unknown;
+  /** The From of the CA server's mail; empty: Portcullis PKI <portcullis@public host>. */
+  from?: unknown;
 }
 
 export interface ConfigureCaInput extends LocationInput {
@@ -192,8 +194,11 @@ export function validateServerSettings(input: ConfigureCaInput, errors: FieldErr
     if (password.length > 1024) errors["smtp.password"] = "Use at most 1024 characters";
     if (smtpIn.passwordConfirm !== undefined && str(smtpIn.passwordConfirm) !== password) errors["smtp.passwordConfirm"] = "The SMTP passwords do not match";
     if (password && !username) errors["smtp.username"] = "Enter the user name that goes with the SMTP password";
-    settings = { host, port: port.value ?? 25, secure: bool(smtpIn.secure), username: username || null, password: password || null };
-  } else if (str(smtpIn.username) || str(smtpIn.password)) {
+    const from = str(smtpIn.from).trim();
+    const fp = from ? fromAddressProblem(from) : null;
+    if (fp) errors["smtp.from"] = fp;
+    settings = { host, port: port.value ?? 25, secure: bool(smtpIn.secure), username: username || null, password: password || null, ...(from ? { from } : {}) };
+  } else if (str(smtpIn.username) || str(smtpIn.password) || str(smtpIn.from).trim()) {
     errors["smtp.host"] = "Enter the SMTP server for these credentials";
   }
   const adminEmail = str(input.adminEmail).trim();
@@ -531,6 +536,7 @@ async function saveConfiguration(a: SaveArgs): Promise<string | null> {
         smtpPort: smtp?.port ?? null,
         smtpSecure: smtp?.secure ?? false,
         smtpUsername: smtp?.username ?? null,
+        smtpFrom: smtp?.from ?? null,
         smtpPasswordEnc: smtp?.password ? seal(smtp.password, SMTP_PASSWORD_CONTEXT) : null,
         adminEmail: a.common.adminEmail,
         certificatePem: a.pem,

@@ -35,6 +35,7 @@ export function smtpOf(c: CaServerRow): SmtpSettings | null {
     secure: c.smtpSecure,
     username: c.smtpUsername,
     password: c.smtpPasswordEnc ? open(c.smtpPasswordEnc, SMTP_PASSWORD_CONTEXT) : null,
+    ...(c.smtpFrom ? { from: c.smtpFrom } : {}),
   };
 }
 

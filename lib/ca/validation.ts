@@ -13,6 +13,19 @@ export function emailProblem(v: string | undefined | null, required = true): str
   return null;
 }
 
+/**
+ * A From address: "addr@domain" or "Display Name <addr@domain>" (the name without quotes,
+ * angle brackets, commas, semicolons, backslashes or control characters, at most 64
+ * characters). Null when it is fine.
+ */
+export function fromAddressProblem(v: string): string | null {
+  const message = "Enter an address such as pki@example.com or PKI Team <pki@example.com>";
+  if (v.length > 320 || LONE_SURROGATE.test(v)) return message;
+  const m = /^([^<>",;\\\u0000-\u001f\u007f]{1,64}?)\s*<([^<>\s]+)>$/.exec(v);
+  const address = m ? m[2] : v;
+  return emailProblem(address) ? message : null;
+}
+
 export function hostProblem(v: string | undefined | null): string | null {
   const h = (v ?? "").trim();
   if (!h) return "Enter a host name";

@@ -27,7 +27,7 @@ function formToInput(fd: FormData): ConfigureCaInput {
     keyAlgorithm: s("keyAlgorithm"),
     caValidityDays: s("caValidityDays"),
     issuedValidityDays: s("issuedValidityDays"),
-    smtp: { host: s("smtp.host"), port: s("smtp.port"), secure: fd.get("smtp.secure") === "on", username: s("smtp.username"), password: s("smtp.password"), passwordConfirm: s("smtp.passwordConfirm") },
+    smtp: { host: s("smtp.host"), port: s("smtp.port"), secure: fd.get("smtp.secure") === "on", username: s("smtp.username"), from: s("smtp.from"), password: s("smtp.password"), passwordConfirm: s("smtp.passwordConfirm") },
     adminEmail: s("adminEmail"),
     chainPem: s("chainPem"),
   };

@@ -74,7 +74,7 @@ describe("editing the settings after configuration", () => {
     expect(r.settings).toEqual({
       issuedValidityDays: 30,
       issuedValidityMaxDays: expect.any(Number),
-      smtp: { host: "127.0.0.1", port: authSmtp.port, secure: false, username: USER, passwordSet: true },
+      smtp: { host: "127.0.0.1", port: authSmtp.port, secure: false, username: USER, passwordSet: true, from: null },
       adminEmail: "new-admin@example.com",
     });
     expect(JSON.stringify(r)).not.toContain(PASS);
@@ -150,7 +150,7 @@ describe("editing the settings after configuration", () => {
 
   it("removing the SMTP server stops e-mail and drops the credentials", async () => {
     const r = await updateCaSettings({ smtp: { host: "", username: "", password: "" } });
-    expect(r.settings.smtp).toEqual({ host: null, port: null, secure: false, username: null, passwordSet: false });
+    expect(r.settings.smtp).toEqual({ host: null, port: null, secure: false, username: null, passwordSet: false, from: null });
     expect((await row()).smtpPasswordEnc).toBeNull();
     await expectAppError(sendCaSettingsTestMail({}), "validation_failed", "smtp.host");
   });
@@ -179,6 +179,9 @@ describe("bad input gets the configure form's messages and changes nothing", () 
     { name: "validity zero", input: { issuedValidityDays: "0" }, field: "issuedValidityDays", message: "The validity period must be between 1 and 3650" },
     { name: "validity beyond the CA", input: { issuedValidityDays: 3000 }, field: "issuedValidityDays", message: /^Issued certificates cannot outlive the CA certificate \(valid 399 more days\): use at most 399 days$/ },
     { name: "smtp not an object", input: { smtp: "x" as never }, field: "smtp", message: "smtp must be an object" },
+    { name: "From not an address", input: { smtp: { from: "PKI Team" } }, field: "smtp.from", message: "Enter an address such as pki@example.com or PKI Team <pki@example.com>" },
+    { name: "From with a second address", input: { smtp: { from: "PKI, Evil <pki@example.com>" } }, field: "smtp.from", message: "Enter an address such as pki@example.com or PKI Team <pki@example.com>" },
+    { name: "From with a line break", input: { smtp: { from: "pki@example.com\r\nBcc: x@example.com" } }, field: "smtp.from", message: "Enter an address such as pki@example.com or PKI Team <pki@example.com>" },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -204,6 +207,23 @@ describe("bad input gets the configure form's messages and changes nothing", () 
     await expectAppError(updateCaSettings({ adminEmail: "a@example.com" }), "not_configured");
     await expectAppError(sendCaSettingsTestMail({}), "not_configured");
     expect(await findCaSettings()).toBeNull();
+  });
+});
+
+describe("the From address", () => {
+  it("is saved, shown, used for the CA server's mail (header and envelope), and emptied back to the default", async () => {
+    const r = await updateCaSettings({ smtp: { port: authSmtp.port, password: PASS, from: "PKI Team <pki@example.com>" } }, { actor: "alice" });
+    expect(r.changed).toContain("smtp.from");
+    expect(r.settings.smtp.from).toBe("PKI Team <pki@example.com>");
+    const t = await sendCaSettingsTestMail({}, { actor: "alice" });
+    expect(t.status, t.message).toBe("sent");
+    const m = await authSmtp.waitFor((x) => x.subject === "Portcullis SMTP test" && x.headers.from?.includes("pki@example.com"));
+    expect(m.headers.from).toBe("PKI Team <pki@example.com>");
+    expect(m.from).toBe("pki@example.com");
+
+    const back = await updateCaSettings({ smtp: { from: "" } }, { actor: "alice" });
+    expect(back.settings.smtp.from).toBeNull();
+    expect((await row()).smtpFrom).toBeNull();
   });
 });
 

@@ -26,7 +26,7 @@ export interface CaSettingsView {
   issuedValidityDays: number;
   /** The longest validity the CA certificate's remaining life allows today. */
   issuedValidityMaxDays: number;
-  smtp: { host: string | null; port: number | null; secure: boolean; username: string | null; passwordSet: boolean };
+  smtp: { host: string | null; port: number | null; secure: boolean; username: string | null; passwordSet: boolean; from: string | null };
   adminEmail: string;
 }
 
@@ -54,11 +54,11 @@ interface ResolvedSettings {
   password: "kept" | "replaced" | "removed" | "none";
 }
 
-function viewOf(c: Pick<CaServerRow, "issuedValidityDays" | "smtpHost" | "smtpPort" | "smtpSecure" | "smtpUsername" | "smtpPasswordEnc" | "adminEmail" | "notAfter">, now: Date): CaSettingsView {
+function viewOf(c: Pick<CaServerRow, "issuedValidityDays" | "smtpHost" | "smtpPort" | "smtpSecure" | "smtpUsername" | "smtpPasswordEnc" | "smtpFrom" | "adminEmail" | "notAfter">, now: Date): CaSettingsView {
   return {
     issuedValidityDays: c.issuedValidityDays,
     issuedValidityMaxDays: issuedValidityLimit(c.notAfter, now).maxDays,
-    smtp: { host: c.smtpHost, port: c.smtpPort, secure: c.smtpSecure, username: c.smtpUsername, passwordSet: c.smtpPasswordEnc !== null },
+    smtp: { host: c.smtpHost, port: c.smtpPort, secure: c.smtpSecure, username: c.smtpUsername, passwordSet: c.smtpPasswordEnc !== null, from: c.smtpFrom },
     adminEmail: c.adminEmail,
   };
 }
@@ -91,6 +91,7 @@ function resolve(c: CaServerRow, input: CaSettingsInput, now: Date): ResolvedSet
         port: smtpIn.port ?? c.smtpPort ?? "",
         secure: smtpIn.secure ?? c.smtpSecure,
         username: smtpIn.username ?? c.smtpUsername ?? "",
+        from: smtpIn.from ?? c.smtpFrom ?? "",
         password: newPassword,
         passwordConfirm: newPassword ? smtpIn.passwordConfirm : undefined,
       },
@@ -122,7 +123,7 @@ export async function findCaSettings(opts: { now?: Date } = {}): Promise<CaSetti
   const db = await getDb();
   const c = await db.caServer.findUnique({
     where: { id: 1 },
-    select: { issuedValidityDays: true, smtpHost: true, smtpPort: true, smtpSecure: true, smtpUsername: true, smtpPasswordEnc: true, adminEmail: true, notAfter: true },
+    select: { issuedValidityDays: true, smtpHost: true, smtpPort: true, smtpSecure: true, smtpUsername: true, smtpPasswordEnc: true, smtpFrom: true, adminEmail: true, notAfter: true },
   });
   return c ? viewOf(c, opts.now ?? new Date()) : null;
 }
@@ -145,6 +146,7 @@ export async function updateCaSettings(input: CaSettingsInput, opts: { actor?: s
       smtpPort: s.smtp?.port ?? null,
       smtpSecure: s.smtp?.secure ?? false,
       smtpUsername: s.smtp?.username ?? null,
+      smtpFrom: s.smtp?.from ?? null,
       adminEmail: s.adminEmail,
     };
     const labels: Record<keyof typeof data, string> = {
@@ -153,6 +155,7 @@ export async function updateCaSettings(input: CaSettingsInput, opts: { actor?: s
       smtpPort: "smtp.port",
       smtpSecure: "smtp.secure",
       smtpUsername: "smtp.username",
+      smtpFrom: "smtp.from",
       adminEmail: "adminEmail",
     };
     const changed = (Object.keys(data) as (keyof typeof data)[]).filter((k) => data[k] !== c[k]).map((k) => labels[k]);
@@ -176,7 +179,7 @@ export async function updateCaSettings(input: CaSettingsInput, opts: { actor?: s
       details: {
         changed,
         issuedValidityDays: data.issuedValidityDays,
-        smtp: s.smtp ? { host: s.smtp.host, port: s.smtp.port, secure: s.smtp.secure, username: s.smtp.username ?? null, password: s.password } : null,
+        smtp: s.smtp ? { host: s.smtp.host, port: s.smtp.port, secure: s.smtp.secure, username: s.smtp.username ?? null, from: s.smtp.from ?? null, password: s.password } : null,
         adminEmail: data.adminEmail,
         requeuedMails,
       },

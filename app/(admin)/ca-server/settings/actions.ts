@@ -20,6 +20,7 @@ function formToInput(fd: FormData): CaSettingsInput {
       port: s("smtp.port"),
       secure: fd.get("smtp.secure") === "on",
       username: s("smtp.username"),
+      from: s("smtp.from"),
       password: s("smtp.password"),
       passwordConfirm: s("smtp.passwordConfirm"),
       clearPassword: fd.get("smtp.clearPassword") === "on",

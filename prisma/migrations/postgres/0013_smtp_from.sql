@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "CaServer" ADD COLUMN     "smtpFrom" TEXT;
+
