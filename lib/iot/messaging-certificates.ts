@@ -17,20 +17,17 @@ import { decodeTimeCursor, encodeTimeCursor } from "../pagination/time-cursor.ts
 import { env } from "../env.ts";
 import { open, seal } from "../crypto/secret-box.ts";
 import { toBuffer } from "../pki/bytes.ts";
-import { certificateToPem, describeCertificate, isCaCertificate, parseCertificate } from "../pki/certificates.ts";
+import { certificateToPem, describeCertificate, isCaCertificate, parseCertificate, signSelf } from "../pki/certificates.ts";
 import { formatIpAddress, isDnsName, parseCsr, parseIpAddress, sanExtension, sanToString, type San } from "../pki/csr.ts";
-import { describePublicKey, generateKeyPair, importSigningKey, keyMatchesCertificate } from "../pki/keys.ts";
+import { describePublicKey, generateKeyPair, keyMatchesCertificate } from "../pki/keys.ts";
 import { decryptPrivateKey, isEncryptedPrivateKeyPem, unencryptedPkcs8Pem } from "../pki/pkcs8.ts";
 import { derToPem, looksLikePem } from "../pki/pem.ts";
-import { randomSerialHex } from "../pki/serial.ts";
 import { subjectToName, type SubjectInput } from "../pki/names.ts";
 import { EKU_OIDS } from "../pki/profiles.ts";
 import { x509 } from "../pki/setup.ts";
 import { recordAudit } from "../audit/audit-log.ts";
 import { createCsr, parseSanList } from "../client/create-csr.ts";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
 /** Validity of the default certificate: the CA/Browser Forum's former maximum. */
 export const DEFAULT_VALIDITY_DAYS = 825;
 /** Largest certificate or key text accepted (a chain file of a few certificates is far smaller). */
@@ -373,25 +370,17 @@ export async function ensureDefaultMessagingCertificate(opts: EnsureDefaultOptio
   const cn = sans.find((s) => s.type === "dns" && s.value.length <= 64)?.value ?? "localhost";
   const name = subjectToName({ CN: cn });
   const keys = await generateKeyPair("ecdsa-p256");
-  const signing = await importSigningKey(keys.privateKey);
-  const now = (opts.now ?? new Date()).getTime();
-  const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
-  const ski = await x509.SubjectKeyIdentifierExtension.create(signing.publicKey);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerialHex(),
+  const { certificate: cert } = await signSelf({
     name,
-    notBefore: second(now - CLOCK_SKEW_MS),
-    notAfter: second(now + DEFAULT_VALIDITY_DAYS * DAY_MS),
-    signingAlgorithm: signing.signingAlgorithm,
-    keys: { privateKey: signing.privateKey, publicKey: signing.publicKey },
-    extensions: [
+    privateKey: keys.privateKey,
+    validityDays: DEFAULT_VALIDITY_DAYS,
+    now: opts.now,
+    leading: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([EKU_OIDS.serverAuth], false),
-      ski,
-      new x509.AuthorityKeyIdentifierExtension(ski.keyId, false),
-      sanExtension(sans),
     ],
+    trailing: [sanExtension(sans)],
   });
   const d = describeCertificate(cert);
   const id = randomUUID();

@@ -39,28 +39,37 @@ export async function createSelfSignedCa(opts: {
   if (!spkiDer(opts.keys.privateKey).equals(spkiDer(opts.keys.publicKey))) {
     throw new AppError("key_mismatch", "The public key does not belong to the private key");
   }
-  const signing = await importSigningKey(opts.keys.privateKey);
-  const now = (opts.now ?? new Date()).getTime();
+  return signSelf({
+    name,
+    privateKey: opts.keys.privateKey,
+    validityDays,
+    now: opts.now,
+    leading: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+    ],
+  });
+}
+
+/**
+ * A certificate `privateKey` signs for itself: a random serial, valid from five minutes ago
+ * for `validityDays` (whole seconds), the `leading` extensions, then SKI and AKI (its own
+ * key identifier), then the `trailing` ones.
+ */
+export async function signSelf(o: { name: x509.Name; privateKey: KeyPair["privateKey"]; validityDays: number; now?: Date; leading: x509.Extension[]; trailing?: x509.Extension[] }): Promise<CertificateResult> {
+  const signing = await importSigningKey(o.privateKey);
+  const now = (o.now ?? new Date()).getTime();
   // Whole seconds: certificate times have no fractions, and the stored dates should equal the encoded ones.
   const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
-
   const ski = await x509.SubjectKeyIdentifierExtension.create(signing.publicKey);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerialHex(),
-    name,
+    name: o.name,
     notBefore: second(now - CLOCK_SKEW_MS),
-    notAfter: second(now + validityDays * DAY_MS),
+    notAfter: second(now + o.validityDays * DAY_MS),
     signingAlgorithm: signing.signingAlgorithm,
     keys: { privateKey: signing.privateKey, publicKey: signing.publicKey },
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
-        true,
-      ),
-      ski,
-      new x509.AuthorityKeyIdentifierExtension(ski.keyId, false),
-    ],
+    extensions: [...o.leading, ski, new x509.AuthorityKeyIdentifierExtension(ski.keyId, false), ...(o.trailing ?? [])],
   });
   const der = toBuffer(certificate.rawData);
   return { certificate, pem: derToPem(der, "CERTIFICATE"), der };
