@@ -79,6 +79,7 @@ describe("audit log (SQLite)", () => {
   chainSuite();
 });
 
+// Needs a live PostgreSQL server: the test command starts one and sets PORTCULLIS_TEST_POSTGRES_URL, so it runs there; a bare `vitest run` skips it.
 describe.skipIf(!TEST_POSTGRES_URL)("audit log (PostgreSQL)", () => {
   useIsolatedDataDir("audit-pg");
   usePostgresDatabase("audit");

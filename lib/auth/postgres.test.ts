@@ -23,6 +23,7 @@ const url = process.env.PORTCULLIS_TEST_POSTGRES_URL;
 const PW = "a fine long password";
 const T0 = new Date("2030-09-01T00:00:00.000Z");
 
+// Needs a live PostgreSQL server: the test command starts one and sets PORTCULLIS_TEST_POSTGRES_URL, so it runs there; a bare `vitest run` skips it.
 describe.skipIf(!url)("lib/auth on PostgreSQL", () => {
   let server: pg.Client;
   let database: string;

@@ -435,6 +435,7 @@ describe("the commands", () => {
 
 const PG_URL = process.env.PORTCULLIS_TEST_POSTGRES_URL;
 
+// Needs a live PostgreSQL server: the test command starts one and sets PORTCULLIS_TEST_POSTGRES_URL, so it runs there; a bare `vitest run` skips it.
 describe.skipIf(!PG_URL)("between SQLite and PostgreSQL", () => {
   let database: { url: string; drop: () => Promise<void> } | undefined;
   let dbUrl = "";

@@ -22,6 +22,7 @@ const url = process.env.PORTCULLIS_TEST_POSTGRES_URL;
 const scratch = useIsolatedDataDir("crl-pg", { PORTCULLIS_PUBLIC_URL: undefined });
 const KEY_PW = "crl postgres test CA password";
 
+// Needs a live PostgreSQL server: the test command starts one and sets PORTCULLIS_TEST_POSTGRES_URL, so it runs there; a bare `vitest run` skips it.
 describe.skipIf(!url)("CRL signing on PostgreSQL", () => {
   usePostgresDatabase("crl");
 

@@ -444,6 +444,7 @@ describe("reinitialize", () => {
  * database that it drops.
  */
 const pgUrl = process.env.PORTCULLIS_TEST_POSTGRES_URL;
+// Needs a live PostgreSQL server: the test command starts one and sets PORTCULLIS_TEST_POSTGRES_URL, so it runs there; a bare `vitest run` skips it.
 describe.skipIf(!pgUrl)("on PostgreSQL", () => {
   usePostgresDatabase("expiry");
 

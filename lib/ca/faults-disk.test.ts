@@ -93,6 +93,7 @@ function csr(cn: string): string {
   return readFileSync(`${base}.csr`, "utf8");
 }
 
+// Mounts small tmpfs file systems: needs root (mount permission); without it the probe fails and this is skipped, its reason in probe.reason.
 describe.skipIf(!probe.ok)("CA directory on a read-only or full file system", () => {
   it("read-only: configuring says so and writes nothing", async () => {
     const ro = mountRoot.path("ro");
@@ -150,6 +151,7 @@ describe.skipIf(!probe.ok)("CA directory on a read-only or full file system", ()
   });
 });
 
+// Mounts small tmpfs file systems: needs root (mount permission); without it the probe fails and this is skipped, its reason in probe.reason.
 describe.skipIf(!probe.ok)("database on a full file system", () => {
   it("issuance answers 503 with a clear message, and nothing was issued", async () => {
     const dataDir = mountRoot.path("full-data");

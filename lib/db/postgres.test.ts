@@ -48,6 +48,7 @@ async function connect(connectionString: string): Promise<pg.Client> {
   return c;
 }
 
+// Needs a live PostgreSQL server: the test command starts one and sets PORTCULLIS_TEST_POSTGRES_URL, so it runs there; a bare `vitest run` skips it.
 describe.skipIf(!url)("PostgreSQL", () => {
   let admin: pg.Client;
   const created: string[] = [];

@@ -267,6 +267,7 @@ describe("Portcullis's own lint on what Portcullis signs", () => {
   });
 });
 
+// Skipped only where the tool is missing (zlint comes from Debian trixie; the test command installs it and skips visibly only when that install fails); the describe title then names what to install.
 describe.skipIf(!HAVE.zlint)(HAVE.zlint ? "zlint" : missing("zlint", "zlint (trixie)"), () => {
   it("reports 0 errors (exemptions by name) for every certificate", () => {
     const report: string[] = [];
@@ -329,6 +330,7 @@ describe("OpenSSL verify -x509_strict -purpose", () => {
   });
 });
 
+// Skipped only where the tool is missing (certtool is in gnutls-bin, which the test command installs); the describe title then names what to install.
 describe.skipIf(!HAVE.certtool)(HAVE.certtool ? "GnuTLS certtool --verify" : missing("certtool", "gnutls-bin"), () => {
   function certtoolVerify(j: Judged, purpose?: string): boolean {
     // certtool reads the chain from --infile: the certificate, then its intermediates.
@@ -363,6 +365,7 @@ describe.skipIf(!HAVE.certtool)(HAVE.certtool ? "GnuTLS certtool --verify" : mis
   });
 });
 
+// Skipped only where the tool is missing (vfychain, certutil and crlutil are in libnss3-tools, which the test command installs); the describe title then names what to install.
 describe.skipIf(!HAVE.nss)(HAVE.nss ? "NSS vfychain and crlutil" : missing("vfychain/certutil/crlutil", "libnss3-tools"), () => {
   const dbs = new Map<string, string>();
   /** A temporary NSS database trusting one CA certificate. */
