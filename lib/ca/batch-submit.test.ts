@@ -79,8 +79,14 @@ describe("batch submission", () => {
     expect(issued.failed).toEqual([]);
     expect(issued.skipped).toEqual([]);
     expect(issued.issued.map((x) => x.number)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    // In the order the batch was sent.
+    expect(issued.issued.map((x) => x.id)).toEqual(r.requests.map((x) => x.id));
+    expect(listed.items.map((x) => x.id)).toEqual(r.requests.slice(0, 10).map((x) => x.id));
     expect((await db.certificateRequest.findUniqueOrThrow({ where: { id: other.id } })).status).toBe("pending");
     expect(await pendingIdsOfBatch(r.batchId)).toEqual([]);
+    // Issuing it again finds nothing to do; a batch that never existed is not found.
+    expect((await startBulkIssue({ ...issueInput, batchId: r.batchId }, { actor: "admin" })).requested).toBe(0);
+    await expectAppError(startBulkIssue({ ...issueInput, batchId: "no-such-batch" }, { actor: "admin" }), "not_found", "batchId");
 
     const ca = await db.caServer.findUniqueOrThrow({ where: { id: 1 } });
     const caFile = scratch.path("fleet-ca.pem");

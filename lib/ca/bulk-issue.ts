@@ -87,6 +87,9 @@ async function selectIds(input: BulkIssueInput): Promise<string[]> {
     take: BULK_ISSUE_MAX,
     select: { id: true },
   });
+  if (rows.length === 0 && batchId && !(await db.certificateRequest.findFirst({ where: { batchId }, select: { id: true } }))) {
+    throw new AppError("not_found", `No submission batch ${batchId}`, { field: "batchId" });
+  }
   return rows.map((r) => r.id);
 }
 

@@ -102,18 +102,21 @@ function checked(issued: FastIssued, lintWarnings: Finding[]): CheckedCertificat
 // ---------------------------------------------------------------------------------
 // What is prepared once per CA: its constant parts, its public key, the key check.
 
-const MAX_CAS = 8;
-const preparedParts = new Map<string, CaParts>();
+const preparedParts = new WeakMap<x509.X509Certificate, Map<string, CaParts>>();
 const publicKeys = new WeakMap<x509.X509Certificate, KeyObject>();
 const checkedKeys = new WeakMap<KeyObject, WeakSet<x509.X509Certificate>>();
 
+/** Per CA certificate object (the server keeps one per configured CA) and URL set. */
 function caParts(certificate: x509.X509Certificate, urls: Pick<IssueOptions, "crlUrl" | "ocspUrl" | "caIssuersUrl">): CaParts {
-  const id = JSON.stringify([Buffer.from(certificate.rawData).toString("base64"), urls.crlUrl ?? "", urls.ocspUrl ?? "", urls.caIssuersUrl ?? ""]);
-  let parts = preparedParts.get(id);
+  let byUrls = preparedParts.get(certificate);
+  if (!byUrls) preparedParts.set(certificate, (byUrls = new Map()));
+  const id = `${urls.crlUrl ?? ""}\n${urls.ocspUrl ?? ""}\n${urls.caIssuersUrl ?? ""}`;
+  let parts = byUrls.get(id);
   if (!parts) {
     parts = prepareCaParts(certificate, { crlUrl: urls.crlUrl, ocspUrl: urls.ocspUrl, caIssuersUrl: urls.caIssuersUrl });
-    if (preparedParts.size >= MAX_CAS) preparedParts.delete(preparedParts.keys().next().value!);
-    preparedParts.set(id, parts);
+    // A few URL sets at most (the public URL, or the request's origin without one).
+    if (byUrls.size >= 8) byUrls.delete(byUrls.keys().next().value!);
+    byUrls.set(id, parts);
   }
   return parts;
 }

@@ -4,7 +4,7 @@ import { redirect } from "next/navigation";
 import { revalidatePath } from "next/cache";
 import { requireAdminAction } from "@/app/_server/session.ts";
 import { echoValues, formText, toFormState, type FormState } from "@/app/_server/action-state.ts";
-import { issueRequest } from "@/lib/ca/issue-request.ts";
+import { issueRequest, type IssueInput } from "@/lib/ca/issue-request.ts";
 import { startBulkIssue, type BulkIssueResult } from "@/lib/ca/bulk-issue.ts";
 import { deleteRequest, getRequest, type RequestStatus } from "@/lib/ca/requests.ts";
 import { isAppError } from "@/lib/errors/app-error.ts";
@@ -19,6 +19,17 @@ export type IssueState = FormState<IssueData>;
 /** Fields the issue form shows messages next to; any other field's message is shown for the whole form. */
 const FORM_FIELDS = ["usage", "fingerprintVerified", "verificationChannel", "verificationNote", "caKeyPassword"];
 
+/** What the issue form and the bulk form send: usage, password and the verification record. */
+function issueInputFrom(fd: FormData): IssueInput {
+  return {
+    usage: formText(fd, "usage"),
+    caKeyPassword: formText(fd, "caKeyPassword") ?? "",
+    fingerprintVerified: fd.get("fingerprintVerified") === "on",
+    verificationChannel: formText(fd, "verificationChannel"),
+    verificationNote: formText(fd, "verificationNote"),
+  };
+}
+
 async function portalUrl(): Promise<string | undefined> {
   if (env().PORTCULLIS_PUBLIC_URL) return env().PORTCULLIS_PUBLIC_URL;
   const h = await headers();
@@ -32,17 +43,7 @@ export async function issueRequestAction(id: string, _prev: IssueState, fd: Form
   let destination: string;
   try {
     const admin = await requireAdminAction();
-    const r = await issueRequest(
-      id,
-      {
-        usage: formText(fd, "usage"),
-        caKeyPassword: formText(fd, "caKeyPassword") ?? "",
-        fingerprintVerified: fd.get("fingerprintVerified") === "on",
-        verificationChannel: formText(fd, "verificationChannel"),
-        verificationNote: formText(fd, "verificationNote"),
-      },
-      { actor: admin.username, portalUrl: await portalUrl() },
-    );
+    const r = await issueRequest(id, issueInputFrom(fd), { actor: admin.username, portalUrl: await portalUrl() });
     destination = `/ca-server/requests/${encodeURIComponent(id)}?issued=${r.number}&mail=${r.emailSentTo ? "sent" : "not-sent"}`;
   } catch (e) {
     // Messages for fields this form does not have (the CSR itself, the CA's validity setting) go on top.
@@ -88,9 +89,6 @@ export async function deleteRequestAction(fd: FormData): Promise<void> {
 
 export type BulkIssueState = FormState<BulkIssueResult>;
 
-/** Fields the bulk form shows messages next to. */
-const BULK_FIELDS = ["usage", "fingerprintVerified", "verificationChannel", "verificationNote", "caKeyPassword"];
-
 /**
  * Issues the requests named by the form's `id` entries with one CA key password (the page
  * sends a large selection in chunks, so it can show progress between them).
@@ -99,20 +97,10 @@ export async function bulkIssueAction(_prev: BulkIssueState, fd: FormData): Prom
   try {
     const admin = await requireAdminAction();
     const ids = fd.getAll("id").filter((v): v is string => typeof v === "string");
-    const result = await startBulkIssue(
-      {
-        ids,
-        usage: formText(fd, "usage"),
-        caKeyPassword: formText(fd, "caKeyPassword") ?? "",
-        fingerprintVerified: fd.get("fingerprintVerified") === "on",
-        verificationChannel: formText(fd, "verificationChannel"),
-        verificationNote: formText(fd, "verificationNote"),
-      },
-      { actor: admin.username, portalUrl: await portalUrl() },
-    );
+    const result = await startBulkIssue({ ids, ...issueInputFrom(fd) }, { actor: admin.username, portalUrl: await portalUrl() });
     revalidatePath("/", "layout");
     return { ok: true, data: result };
   } catch (e) {
-    return toFormState<BulkIssueResult>(e, echoValues(fd, ["caKeyPassword"]), BULK_FIELDS);
+    return toFormState<BulkIssueResult>(e, echoValues(fd, ["caKeyPassword"]), FORM_FIELDS);
   }
 }

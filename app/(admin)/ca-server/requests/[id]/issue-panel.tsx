@@ -5,6 +5,7 @@ import { Alert } from "@/components/ui/alert";
 import { IssueForm } from "@/components/queue/issue-form";
 import { isUsage, type Usage } from "@/lib/pki/profiles.ts";
 import type { RequestPreview } from "@/lib/ca/preview-request.ts";
+import type { Finding } from "@/lib/pki/lint.ts";
 import type { IssueState } from "../actions.ts";
 
 type Action = (prev: IssueState, fd: FormData) => Promise<IssueState>;
@@ -106,24 +107,12 @@ function PreviewCard({ preview, loading, failure }: { preview: RequestPreview; l
         <div className="space-y-3" data-testid="lint-results">
           {lint.errors.length ? (
             <Alert tone="error" title={`${lint.errors.length === 1 ? "1 error" : `${lint.errors.length} errors`}: this certificate will not be issued`}>
-              <ul className="list-disc space-y-1 pl-5" data-testid="lint-errors">
-                {lint.errors.map((f, i) => (
-                  <li key={`${f.code}-${i}`}>
-                    {f.message} <code className="text-xs">{f.code}</code>
-                  </li>
-                ))}
-              </ul>
+              <FindingList findings={lint.errors} testId="lint-errors" />
             </Alert>
           ) : null}
           {lint.warnings.length ? (
             <Alert tone="warning" title={lint.warnings.length === 1 ? "1 warning" : `${lint.warnings.length} warnings`}>
-              <ul className="list-disc space-y-1 pl-5" data-testid="lint-warnings">
-                {lint.warnings.map((f, i) => (
-                  <li key={`${f.code}-${i}`}>
-                    {f.message} <code className="text-xs">{f.code}</code>
-                  </li>
-                ))}
-              </ul>
+              <FindingList findings={lint.warnings} testId="lint-warnings" />
             </Alert>
           ) : null}
           {!lint.errors.length && !lint.warnings.length ? (
@@ -185,5 +174,17 @@ export function IssuePanel({ initial, requestId, filename, action, children }: {
         </div>
       </Card>
     </>
+  );
+}
+
+function FindingList({ findings, testId }: { findings: Finding[]; testId: string }) {
+  return (
+    <ul className="list-disc space-y-1 pl-5" data-testid={testId}>
+      {findings.map((f, i) => (
+        <li key={`${f.code}-${i}`}>
+          {f.message} <code className="text-xs">{f.code}</code>
+        </li>
+      ))}
+    </ul>
   );
 }
