@@ -56,6 +56,15 @@ function resign(pem: string, key: KeyName, subject: Buffer): Buffer {
   return tlv(0x30, newCri, sigAlg.bytes, tlv(0x03, Buffer.from([0]), signature));
 }
 
+/** The CSR `pem` with its attributes ([0]) replaced by `attributes` (their contents) and signed again. */
+function resignAttributes(pem: string, key: KeyName, attributes: Buffer[]): Buffer {
+  const [cri, sigAlg] = derChildren(readDer(der(pem)));
+  const [version, subject, spki] = derChildren(cri);
+  const newCri = tlv(0x30, version.bytes, subject.bytes, spki.bytes, tlv(0xa0, ...attributes));
+  const signature = sign("sha256", newCri, createPrivateKey(readFileSync(keys[key])));
+  return tlv(0x30, newCri, sigAlg.bytes, tlv(0x03, Buffer.from([0]), signature));
+}
+
 /** What OpenSSL says about the CSR's own signature (it exits 0 either way). */
 function opensslVerdict(csr: string | Buffer): string {
   const file = tmp.file("verdict.csr", csr);
@@ -189,6 +198,25 @@ describe("parseCsr: refusals", () => {
     opensslOk(["req", "-x509", "-key", keys.p256, "-subj", "/CN=x", "-days", "1", "-config", cnf, "-out", certFile]);
     const cert = await appError(() => parseCsr(readFileSync(certFile, "utf8")));
     expect(cert.message).toMatch(/certificate, not a certificate signing request/);
+  });
+
+  it("refuses an attribute that is not SEQUENCE { type, SET of values }, as OpenSSL does; accepts one that is", async () => {
+    const pem = req("p256", "/CN=attributes.example.com");
+    const OID_CHALLENGE = Buffer.from("06092a864886f70d010907", "hex");
+    const utf8 = (s: string) => tlv(0x0c, Buffer.from(s));
+    // Found by the CSR fuzz test: the values of an attribute given as a bare string, not a SET.
+    const bare = resignAttributes(pem, "p256", [tlv(0x30, OID_CN, utf8("attributes.example.com"))]);
+    const emptySet = resignAttributes(pem, "p256", [tlv(0x30, OID_CHALLENGE, tlv(0x31))]);
+    const extraPart = resignAttributes(pem, "p256", [tlv(0x30, OID_CHALLENGE, tlv(0x31, utf8("secret")), utf8("more"))]);
+    for (const [label, input] of [["bare value", bare], ["empty SET", emptySet], ["extra part", extraPart]] as const) {
+      const e = await appError(() => parseCsr(input));
+      expect(e.code, label).toBe("bad_request");
+      expect(e.message, label).toBe("The CSR's attributes (its requested extensions among them) are not validly encoded");
+    }
+    expect(opensslVerdict(bare)).toMatch(/Unable to load X509 request|nested asn1 error/);
+    const good = resignAttributes(pem, "p256", [tlv(0x30, OID_CHALLENGE, tlv(0x31, utf8("secret")))]);
+    expect(opensslVerdict(good)).toMatch(/verify OK/);
+    expect((await parseCsr(good)).commonName).toBe("attributes.example.com");
   });
 
   it("refuses truncated PEM", async () => {

@@ -651,14 +651,18 @@ function checkSubject(subject: DerElement, field: string): { subjectAttributes: 
 }
 
 function readExtensionRequest(attributesEl: DerElement, field: string): { sans: San[]; requestedExtensions: RequestedExtension[] } {
-  const bad = () => new AppError("bad_request", "The CSR's requested extensions are not validly encoded", { field });
+  const bad = () => new AppError("bad_request", "The CSR's attributes (its requested extensions among them) are not validly encoded", { field });
   const invalid = (message: string) => new AppError("validation_failed", message, { field });
   const sans: San[] = [];
   const requestedExtensions: RequestedExtension[] = [];
   try {
-    const requests = derChildren(attributesEl)
-      .map((attr) => derChildren(expectTag(attr, TAG.SEQUENCE)))
-      .filter(([type]) => derOid(type) === OID_EXTENSION_REQUEST);
+    // Every attribute, whatever its type, is SEQUENCE { type OBJECT IDENTIFIER, values SET SIZE (1..MAX) } (RFC 2986).
+    const attributes = derChildren(attributesEl).map((attr) => derChildren(expectTag(attr, TAG.SEQUENCE)));
+    for (const parts of attributes) {
+      if (parts.length !== 2 || derChildren(expectTag(parts[1], TAG.SET)).length === 0) throw new DerError("bad attribute");
+      derOid(parts[0]);
+    }
+    const requests = attributes.filter(([type]) => derOid(type) === OID_EXTENSION_REQUEST);
     if (requests.length > 1) throw invalid("The CSR has more than one extension request attribute");
     if (requests.length === 0) return { sans, requestedExtensions };
     const values = derChildren(expectTag(requests[0][1], TAG.SET));
