@@ -59,12 +59,12 @@ npx vitest run --reporter=default --reporter=json --outputFile.json="$OUT/vitest
 
 if [ -n "${PORTCULLIS_TEST_POSTGRES_URL:-}" ]; then
   echo "== the database-touching tests again, on PostgreSQL (a fresh database per test file)"
-  PORTCULLIS_TEST_DATABASE=postgres npx vitest run lib/ca lib/iot lib/client lib/mail lib/audit lib/jobs lib/bundles lib/backup \
+  PORTCULLIS_TEST_DATABASE=postgres npx vitest run lib/ca lib/iot lib/client lib/mail lib/audit lib/jobs lib/bundles lib/backup lib/db/insert-many.test.ts \
     --exclude "**/*.fuzz.test.ts" --exclude "lib/ca/faults-*.test.ts" --reporter=dot --reporter=json --outputFile.json="$OUT/vitest-postgres.json" || status=1
 fi
 
 echo "== production build"
-if npx next build > "$OUT/next-build.log" 2>&1; then
+if npx next build > "$OUT/next-build.log" 2>&1 && node scripts/build-workers.mjs >> "$OUT/next-build.log" 2>&1; then
   echo "== end-to-end tests (Playwright, Chromium)"
   npx playwright test || status=1
   echo "== benchmark, short mode (npm run bench:short: proves the harness works; no speed thresholds)"

@@ -10,11 +10,12 @@
  */
 import { createHash } from "node:crypto";
 import { getDb, type Db } from "../db/index.ts";
+import { insertMany } from "../db/insert-many.ts";
 import { AppError } from "../errors/app-error.ts";
 
 export const GENESIS_HASH = "0".repeat(64);
 
-type AuditDb = Pick<Db, "auditEntry" | "auditHead">;
+type AuditDb = Pick<Db, "auditEntry" | "auditHead" | "$executeRaw">;
 
 export interface AuditEvent {
   /** e.g. "certificate.issue" */
@@ -89,8 +90,7 @@ export async function appendAuditMany(tx: AuditDb, events: AuditEvent[]): Promis
     prevHash = entryHash(row);
     return { ...row, hash: prevHash };
   });
-  if (k === 1) await tx.auditEntry.create({ data: rows[0] });
-  else await tx.auditEntry.createMany({ data: rows });
+  await insertMany(tx, "AuditEntry", rows);
   await tx.auditHead.update({ where: { id: 1 }, data: { hash: prevHash } });
   return rows.map(toView);
 }

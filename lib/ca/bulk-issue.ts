@@ -3,7 +3,8 @@
  * of the CA key's password. The key is decrypted once, lives in memory for the batch only,
  * and every request goes through the same steps as a single issuance (lint before signing,
  * claim of the request, numbers allocated in the storing transaction), a chunk of up to
- * 100 requests signed and then stored in one transaction at a time.
+ * 250 requests signed (on the PKI worker threads, the next chunk while this one is stored)
+ * and then stored in one transaction at a time.
  *
  * Progress needs no state of its own: a batch is a list of request ids, and the ones no
  * longer pending are done. Running the same selection again resumes an interrupted batch
@@ -13,13 +14,14 @@ import { getDb } from "../db/index.ts";
 import { AppError, isAppError, type AppErrorCode } from "../errors/app-error.ts";
 import { recordAudit } from "../audit/audit-log.ts";
 import { deliverMail } from "../mail/outbox.ts";
-import { afterUnlock, mirrorSrl, signForRequest, storeIssued, validateIssueInput, type IssueInput, type SignedForRequest, type UnlockedCa, type ValidIssueInput } from "./issue-request.ts";
+import { signItems } from "../pki/worker/pool.ts";
+import { afterUnlock, mirrorSrl, signSettings, storeIssued, validateIssueInput, type IssueInput, type SignedForRequest, type UnlockedCa, type ValidIssueInput } from "./issue-request.ts";
 import { requireCaServer, unlockCa, type CaServerRow } from "./server-context.ts";
 
 /** Requests one call handles at most; larger batches are sent in several calls. */
 export const BULK_ISSUE_MAX = 1000;
 /** Requests signed, then stored in one transaction, at a time. */
-export const BULK_ISSUE_CHUNK = 100;
+export const BULK_ISSUE_CHUNK = 250;
 
 export interface BulkIssueInput extends IssueInput {
   /** The requests to issue, or */
@@ -118,9 +120,21 @@ export async function startBulkIssue(input: BulkIssueInput, opts: BulkIssueOptio
   const mailIds: string[] = [];
   try {
     await afterUnlock(unlocked, { actor: opts.actor, now });
-    for (let i = 0; i < ids.length && !opts.signal?.aborted; i += chunkSize) {
-      const chunk = ids.slice(i, i + chunkSize);
-      const signed = await signChunk(chunk, v, ca, unlocked, { now, portalUrl: opts.portalUrl }, result);
+    const sign = (from: number) => {
+      const progress: Progress = { skipped: [], failed: [] };
+      const signing = signChunk(ids.slice(from, from + chunkSize), v, ca, unlocked!, { now, portalUrl: opts.portalUrl }, progress).then((signed) => ({ signed, progress }));
+      // Awaited below, unless an earlier chunk's failure ends the call first.
+      signing.catch(() => undefined);
+      return signing;
+    };
+    // The next chunk is signed (on the worker threads) while this one is stored; a chunk
+    // signed ahead and then not stored (the call was aborted) leaves no trace in the result.
+    let signing = ids.length > 0 ? sign(0) : null;
+    for (let i = 0; signing && !opts.signal?.aborted; i += chunkSize) {
+      const { signed, progress } = await signing;
+      result.skipped.push(...progress.skipped);
+      result.failed.push(...progress.failed);
+      signing = i + chunkSize < ids.length && !opts.signal?.aborted ? sign(i + chunkSize) : null;
       for (const s of await storeChunk(signed, v, unlocked, { actor: opts.actor, portalUrl: opts.portalUrl, now }, result)) {
         result.issued.push({ id: s.id, number: s.number });
         if (s.mailId) mailIds.push(s.mailId);
@@ -165,24 +179,27 @@ function recordFailure(id: string, e: unknown, into: Progress): void {
   }
 }
 
-/** Builds, lints and signs the chunk's pending requests; the others are skipped, refusals recorded. */
+/**
+ * Builds, lints and signs the chunk's pending requests (over the PKI worker threads when
+ * there are some); the others are skipped, refusals recorded.
+ */
 async function signChunk(ids: string[], v: ValidIssueInput, ca: CaServerRow, unlocked: UnlockedCa, o: { now: Date; portalUrl?: string }, into: Progress): Promise<SignedForRequest[]> {
   const rows = await (await getDb()).certificateRequest.findMany({ where: { id: { in: ids } } });
   const byId = new Map(rows.map((r) => [r.id, r]));
-  const signed: SignedForRequest[] = [];
+  const pending: typeof rows = [];
   for (const id of ids) {
     const request = byId.get(id);
-    if (!request) {
-      into.skipped.push({ id, reason: "No such request" });
-    } else if (request.status !== "pending") {
+    if (!request) into.skipped.push({ id, reason: "No such request" });
+    else if (request.status !== "pending") {
       into.skipped.push({ id, reason: `This request was already ${request.status}${request.certificateNumber ? ` (certificate number ${request.certificateNumber})` : ""}; nothing was changed` });
-    } else {
-      try {
-        signed.push(await signForRequest(request, v, ca, unlocked, o));
-      } catch (e) {
-        recordFailure(id, e, into);
-      }
-    }
+    } else pending.push(request);
+  }
+  const outcomes = await signItems(pending.map((r) => ({ csrPem: r.csrPem, commonName: r.commonName })), signSettings(v, ca, o), unlocked);
+  const signed: SignedForRequest[] = [];
+  for (const [i, request] of pending.entries()) {
+    const outcome = outcomes[i]!;
+    if ("ok" in outcome) signed.push({ request, issued: outcome.ok });
+    else recordFailure(request.id, outcome.error, into);
   }
   return signed;
 }

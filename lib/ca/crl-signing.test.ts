@@ -225,7 +225,7 @@ describe("CRL numbers under concurrency", () => {
     const stale = { ...before };
     await expectAppError(
       database.$transaction((tx) =>
-        signCrlInTransaction({ certificate: tx.certificate, auditEntry: tx.auditEntry, auditHead: tx.auditHead, caServer: { ...tx.caServer, findUnique: async () => stale } as unknown as typeof tx.caServer }, privateKey, new Date()),
+        signCrlInTransaction({ certificate: tx.certificate, auditEntry: tx.auditEntry, auditHead: tx.auditHead, $executeRaw: tx.$executeRaw.bind(tx), caServer: { ...tx.caServer, findUnique: async () => stale } as unknown as typeof tx.caServer }, privateKey, new Date()),
       ),
       "conflict",
     );

@@ -29,7 +29,7 @@ export const MAX_CRL_NEXT_UPDATE_DAYS = 10;
 export const MIN_CRL_NEXT_UPDATE_DAYS = 1;
 
 /** A transaction client (or the client itself): what signing reads and writes. */
-type Tx = Pick<Db, "caServer" | "certificate" | "auditEntry" | "auditHead">;
+type Tx = Pick<Db, "caServer" | "certificate" | "auditEntry" | "auditHead" | "$executeRaw">;
 
 /** Another signer took the CRL number this one read: nothing was stored; signing again takes the next one. */
 export class CrlNumberConflict extends AppError {

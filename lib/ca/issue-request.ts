@@ -10,12 +10,11 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { getDb } from "../db/index.ts";
 import { Prisma } from "../db/generated/sqlite/client.ts";
+import { insertMany } from "../db/insert-many.ts";
 import { AppError, type FieldErrors } from "../errors/app-error.ts";
 import { env } from "../env.ts";
-import { parseCsr } from "../pki/csr.ts";
-import { issueLintedCertificate, type CheckedCertificate } from "../pki/preview.ts";
-import { keyAlgorithmName, type IssuableCsr } from "../pki/fast-issue.ts";
-import { leanParseCsr, pemBody } from "../pki/der.mjs";
+import type { CheckedCertificate } from "../pki/preview.ts";
+import { signItem, type SignSettings } from "../pki/worker/jobs.ts";
 import type { Finding } from "../pki/lint.ts";
 import { isUsage, USAGES, type Usage } from "../pki/profiles.ts";
 import { describeCertificate } from "../pki/certificates.ts";
@@ -160,26 +159,18 @@ export async function issueWithUnlockedCa(
   };
 }
 
+/** The settings every certificate of an issuance shares: the usage, validity, time and the CA's URLs. */
+export function signSettings(v: ValidIssueInput, ca: CaServerRow, opts: { now: Date; portalUrl?: string }): SignSettings {
+  return { usage: v.usage, validityDays: ca.issuedValidityDays, now: opts.now, ...extensionUrls(ca.fileNameRoot, opts.portalUrl) };
+}
+
 /**
  * The certificate for a pending request, built, linted and signed (nothing stored). The
  * CSR was checked in full when it was submitted; here it is read again with the lean
  * reader, its signature checked once more, and the stored common name used.
  */
 export async function signForRequest(request: RequestRow, v: ValidIssueInput, ca: CaServerRow, unlocked: UnlockedCa, opts: { now: Date; portalUrl?: string }): Promise<SignedForRequest> {
-  const csr = await issuableCsr(request);
-  // Linted before the CA key signs: lint errors refuse the issuance here, before anything is stored.
-  const issued = await issueLintedCertificate({ csr, usage: v.usage, ca: unlocked, validityDays: ca.issuedValidityDays, now: opts.now, ...extensionUrls(ca.fileNameRoot, opts.portalUrl) });
-  return { request, issued };
-}
-
-async function issuableCsr(request: RequestRow): Promise<IssuableCsr> {
-  try {
-    const lean = leanParseCsr(pemBody(request.csrPem));
-    return { subjectDer: lean.subjectDer, spkiDer: lean.spkiDer, commonName: request.commonName, sans: lean.sans, publicKey: { algorithm: keyAlgorithmName(lean.keyType) } };
-  } catch {
-    // What the lean reader does not cover (an RSASSA-PSS signature): the full reader.
-    return parseCsr(request.csrPem);
-  }
+  return { request, issued: await signItem(request, signSettings(v, ca, opts), unlocked) };
 }
 
 const issuerNames = new WeakMap<UnlockedCa["certificate"], string>();
@@ -241,8 +232,7 @@ export async function storeIssued(batch: SignedForRequest[], v: ValidIssueInput,
         verifiedChannel: v.channel,
         verifiedNote: v.note,
       }));
-      if (rows.length === 1) await tx.certificate.create({ data: rows[0] });
-      else await tx.certificate.createMany({ data: rows });
+      await insertMany(tx, "Certificate", rows);
       if (rows.length === 1) await tx.certificateRequest.update({ where: { id: rows[0].requestId }, data: { certificateNumber: rows[0].number } });
       else {
         // One statement for the chunk (an update per request costs a query compilation each).

@@ -8,6 +8,7 @@ import { AppError, type FieldErrors } from "../errors/app-error.ts";
 import { decodeTimeCursor, encodeTimeCursor } from "../pagination/time-cursor.ts";
 import { env } from "../env.ts";
 import { parseCsr, sanToString, type ParsedCsr } from "../pki/csr.ts";
+import type { SubmittedCsr } from "../pki/worker/jobs.ts";
 import { enqueueMail, deliverMail } from "../mail/outbox.ts";
 import { requestReceivedEmail } from "../mail/templates/request-received.ts";
 import { fileNameRootProblem } from "./file-name-root.ts";
@@ -171,7 +172,7 @@ export async function submitRequest(input: SubmitRequestInput, opts: { ip?: stri
 }
 
 /** The row of a new pending request. */
-export function pendingRow(id: string, csr: ParsedCsr, fields: ReturnType<typeof validateRequestFields>, now: Date, ip?: string | null) {
+export function pendingRow(id: string, csr: SubmittedCsr, fields: ReturnType<typeof validateRequestFields>, now: Date, ip?: string | null) {
   return {
     id,
     status: "pending",

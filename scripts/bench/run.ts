@@ -65,7 +65,7 @@ interface Params {
 function params(short: boolean, certs?: number, concurrency?: number): Params {
   const p: Params = short
     ? { certs: 50, x509Certs: 10, concurrency: 8, signSeconds: 0.15, repeats: 3, inFlight: 64, opensslCaRepeats: 2, queueSmall: 1000, queueLarge: 2000, queueCalls: 40, csrP256: 20, csrRsa: 2, validityDays: 365 }
-    : { certs: 1000, x509Certs: 100, concurrency: 8, signSeconds: 1, repeats: 3, inFlight: 64, opensslCaRepeats: 3, queueSmall: 1000, queueLarge: 100_000, queueCalls: 200, csrP256: 100, csrRsa: 8, validityDays: 365 };
+    : { certs: 1000, x509Certs: 100, concurrency: 8, signSeconds: 1, repeats: 3, inFlight: 64, opensslCaRepeats: 5, queueSmall: 1000, queueLarge: 100_000, queueCalls: 200, csrP256: 100, csrRsa: 8, validityDays: 365 };
   if (certs !== undefined) {
     p.certs = certs;
     p.x509Certs = Math.min(p.x509Certs, certs);

@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { buildPkiWorker } from "../build-workers.mjs";
 import { BenchError, sleep } from "./util.ts";
 
 export const BENCH_DIST_DIR = ".next-bench";
@@ -203,6 +204,9 @@ export interface RunningServer {
 
 /** Starts `next start` from `distDir` with the environment given (the caller's PORTCULLIS_* and DATABASE_URL are not passed on). */
 export async function startServer(o: { root: string; distDir: string; dataDir: string; logFile: string; env: Record<string, string>; timeoutMs?: number }): Promise<RunningServer> {
+  // The PKI worker threads' bundle, as `npm run build` makes it (a second or less): a build
+  // made with `next build` alone, or before the workers existed, gets it too.
+  await buildPkiWorker(resolve(o.root, o.distDir, "portcullis", "pki-worker.cjs"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const env: Record<string, string | undefined> = {};
