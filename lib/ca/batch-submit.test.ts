@@ -81,6 +81,14 @@ describe("batch submission", () => {
     expect(issued.issued.map((x) => x.number)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     // In the order the batch was sent.
     expect(issued.issued.map((x) => x.id)).toEqual(r.requests.map((x) => x.id));
+    // The contact gets one mail listing the 25 certificates, not 25 mails.
+    const list = await smtp.waitFor((m) => m.to.includes("ops@example.com") && m.subject.includes("certificates issued"));
+    expect(list.subject).toBe("25 certificates issued: numbers 1–25");
+    for (let n = 1; n <= 25; n++) expect(list.text).toContain(`https://pki.example.com/api/v1/certificates/${n}?format=pem`);
+    for (const x of requests) expect(list.text).toContain(`File name: ${x.filename}\n`);
+    expect(list.html).toContain("https://pki.example.com/certificates");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(smtp.messages.filter((m) => m.to.includes("ops@example.com") && /issued/.test(m.subject)).map((m) => m.subject)).toEqual(["25 certificates issued: numbers 1–25"]);
     expect(listed.items.map((x) => x.id)).toEqual(r.requests.slice(0, 10).map((x) => x.id));
     expect((await db.certificateRequest.findUniqueOrThrow({ where: { id: other.id } })).status).toBe("pending");
     expect(await pendingIdsOfBatch(r.batchId)).toEqual([]);

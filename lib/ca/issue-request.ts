@@ -20,6 +20,7 @@ import { isUsage, USAGES, type Usage } from "../pki/profiles.ts";
 import { describeCertificate } from "../pki/certificates.ts";
 import { enqueueMail, deliverMail } from "../mail/outbox.ts";
 import { certificateIssuedEmail } from "../mail/templates/certificate-issued.ts";
+import { certificatesIssuedEmail } from "../mail/templates/certificates-issued.ts";
 import { ensureOcspSigner } from "./ocsp-responder.ts";
 import { crlDue, signCrlIfDue } from "./crl-signing.ts";
 import { portalBase, requireCaServer, smtpOf, unlockCa, type CaServerRow } from "./server-context.ts";
@@ -261,24 +262,23 @@ export async function storeIssued(batch: SignedForRequest[], v: ValidIssueInput,
         })),
       );
       const smtp = smtpOf(server);
-      const out: { id: string; number: number; mailId: string | null }[] = [];
-      for (const [i, { request, issued }] of batch.entries()) {
-        const n = first + i;
-        let mailId: string | null = null;
-        if (smtp && request.contactEmail) {
-          const mail = certificateIssuedEmail({
-            number: n,
-            filename: request.filename,
-            subject: request.subject,
-            serial: issued.serial,
-            notAfter: issued.notAfter,
-            sha1Fingerprint: issued.sha1Fingerprint,
-            downloadUrl: base ? `${base}/api/v1/certificates/${n}?format=pem` : undefined,
-            pageUrl: base ? `${base}/certificates?number=${n}` : undefined,
-          });
-          mailId = await enqueueMail(tx, { kind: "certificate-issued", to: request.contactEmail, ...mail, smtp });
+      const out: { id: string; number: number; mailId: string | null }[] = batch.map(({ request }, i) => ({ id: request.id, number: first + i, mailId: null }));
+      if (smtp) {
+        // One mail per contact: a contact with several certificates in the chunk (a fleet) gets one list.
+        const byContact = new Map<string, number[]>();
+        batch.forEach(({ request }, i) => {
+          if (request.contactEmail) byContact.set(request.contactEmail, [...(byContact.get(request.contactEmail) ?? []), i]);
+        });
+        for (const [to, indexes] of byContact) {
+          const item = (i: number) => ({ number: first + i, filename: batch[i]!.request.filename, subject: batch[i]!.request.subject, serial: batch[i]!.issued.serial, notAfter: batch[i]!.issued.notAfter, sha1Fingerprint: batch[i]!.issued.sha1Fingerprint });
+          const mail =
+            indexes.length === 1
+              ? certificateIssuedEmail({ ...item(indexes[0]!), downloadUrl: base ? `${base}/api/v1/certificates/${first + indexes[0]!}?format=pem` : undefined, pageUrl: base ? `${base}/certificates?number=${first + indexes[0]!}` : undefined })
+              : certificatesIssuedEmail({ certificates: indexes.map(item), downloadBase: base, pageUrl: base ? `${base}/certificates` : undefined });
+          const mailId = await enqueueMail(tx, { kind: "certificate-issued", to, ...mail, smtp });
+          // The mail goes out once; every certificate it lists was mailed to the contact.
+          out[indexes[0]!]!.mailId = mailId;
         }
-        out.push({ id: request.id, number: n, mailId });
       }
       return out;
     },

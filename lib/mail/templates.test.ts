@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { escapeHtml } from "./escape.ts";
 import { caConfiguredEmail } from "./templates/ca-configured.ts";
 import { smtpTestEmail } from "./templates/test-message.ts";
+import { certificatesIssuedEmail, numberRanges } from "./templates/certificates-issued.ts";
 
 const base = {
   adminEmail: "admin@example.test",
@@ -77,5 +78,25 @@ describe("smtpTestEmail", () => {
     expect(m.subject).toBe("Portcullis SMTP test");
     expect(m.text).toContain("<ops>@example.test");
     expect(m.html).toContain("&lt;ops&gt;@example.test");
+  });
+});
+
+describe("certificatesIssuedEmail", () => {
+  const item = (number: number, filename: string) => ({ number, filename, subject: `CN=${filename}`, serial: `0${number}AB`, notAfter: new Date("2027-01-02T03:04:05.678Z"), sha1Fingerprint: "AA:BB" });
+
+  it("lists every certificate with its download link, numbers as ranges, user text escaped", () => {
+    const m = certificatesIssuedEmail({ certificates: [item(3, "a"), item(4, "<b>x</b>"), item(5, "c"), item(9, "d")], downloadBase: "https://pki.example.test", pageUrl: "https://pki.example.test/certificates" });
+    expect(m.subject).toBe("4 certificates issued: numbers 3–5, 9");
+    for (const n of [3, 4, 5, 9]) expect(m.text).toContain(`Download (PEM): https://pki.example.test/api/v1/certificates/${n}?format=pem`);
+    expect(m.text).toContain("File name: <b>x</b>");
+    expect(m.text).toContain("Valid until: 2027-01-02T03:04:05Z");
+    expect(m.html).toContain("File name: &lt;b&gt;x&lt;/b&gt;");
+    expect(m.html).not.toContain("<b>x</b>");
+    expect(m.html).toContain('href="https://pki.example.test/certificates"');
+  });
+
+  it("collapses runs of numbers", () => {
+    expect(numberRanges([7, 1, 2, 3, 5, 9, 10])).toBe("1–3, 5, 7, 9–10");
+    expect(numberRanges([4])).toBe("4");
   });
 });
