@@ -66,6 +66,7 @@ function decodeBody(body: string, label: string, field?: string): Buffer {
 /** PEM text with 64-character lines and a trailing newline, as OpenSSL writes it. */
 export function derToPem(der: ArrayBuffer | ArrayBufferView, label: string): string {
   const b64 = toBuffer(der).toString("base64");
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}${lines.length ? "\n" : ""}-----END ${label}-----\n`;
+  let body = "";
+  for (let i = 0; i < b64.length; i += 64) body += `${b64.slice(i, i + 64)}\n`;
+  return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
 }
