@@ -1,5 +1,5 @@
 /** Sent to the administrator when the CA server has been configured (new or existing files). */
-import { oneLine, renderEmail, type EmailContent } from "./layout.ts";
+import { oneLine, renderEmail, type EmailContent, isoUtc } from "./layout.ts";
 
 export interface CaConfiguredEmailInput {
   adminEmail: string;
@@ -13,11 +13,6 @@ export interface CaConfiguredEmailInput {
   sha256Fingerprint: string;
   notAfter: Date;
   portalUrl?: string;
-}
-
-/** ISO 8601 in UTC, to the second. */
-function isoUtc(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** "Certificate Authority server configured: <CA subject>". */

@@ -1,5 +1,5 @@
 /** To the technical contact and to the CA administrator: an issued certificate reached an expiry warning threshold. */
-import { renderEmail, type EmailContent } from "./layout.ts";
+import { renderEmail, type EmailContent, isoUtc } from "./layout.ts";
 
 export interface CertificateExpiringEmailInput {
   /** Who reads it: the contact is asked to request a renewal, the administrator is told who was asked. */
@@ -21,10 +21,6 @@ export interface CertificateExpiringEmailInput {
   certificateUrl?: string;
   /** The public page where the contact requests the renewal. */
   renewUrl?: string;
-}
-
-function isoUtc(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 function inDays(days: number): string {

@@ -1,16 +1,17 @@
 /** To the technical contact: their certificate was issued. */
-import { renderEmail, type EmailContent } from "./layout.ts";
+import { isoUtc, renderEmail, type EmailContent } from "./layout.ts";
 
-export function certificateIssuedEmail(p: {
+/** What a contact is told of each issued certificate. */
+export interface IssuedCertificateFacts {
   number: number;
   filename: string;
   subject: string;
   serial: string;
   notAfter: Date;
   sha1Fingerprint: string;
-  downloadUrl?: string;
-  pageUrl?: string;
-}): EmailContent {
+}
+
+export function certificateIssuedEmail(p: IssuedCertificateFacts & { downloadUrl?: string; pageUrl?: string }): EmailContent {
   return renderEmail({
     subject: `Certificate number ${p.number} issued for Certificate Signing Request "${p.filename}"`,
     heading: `Certificate number ${p.number} issued`,
@@ -22,7 +23,7 @@ export function certificateIssuedEmail(p: {
       ["Number", String(p.number)],
       ["Subject", p.subject],
       ["Serial number", p.serial],
-      ["Valid until", p.notAfter.toISOString().replace(/\.\d{3}Z$/, "Z")],
+      ["Valid until", isoUtc(p.notAfter)],
       ["SHA-1 fingerprint", p.sha1Fingerprint],
       ...(p.downloadUrl ? ([["Download (PEM)", p.downloadUrl]] as [string, string][]) : []),
     ],

@@ -2,16 +2,8 @@
  * To a technical contact: several of their certificates were issued in one bulk issuance
  * (a fleet's batch). One mail lists them all, instead of one mail per certificate.
  */
-import { renderEmail, type EmailContent } from "./layout.ts";
-
-export interface IssuedListItem {
-  number: number;
-  filename: string;
-  subject: string;
-  serial: string;
-  notAfter: Date;
-  sha1Fingerprint: string;
-}
+import type { IssuedCertificateFacts } from "./certificate-issued.ts";
+import { isoUtc, renderEmail, type EmailContent } from "./layout.ts";
 
 /** "1–25", "3, 5, 7–9": the numbers in order, runs collapsed. */
 export function numberRanges(numbers: number[]): string {
@@ -26,7 +18,7 @@ export function numberRanges(numbers: number[]): string {
   return out.join(", ");
 }
 
-export function certificatesIssuedEmail(p: { certificates: IssuedListItem[]; downloadBase?: string; pageUrl?: string }): EmailContent {
+export function certificatesIssuedEmail(p: { certificates: IssuedCertificateFacts[]; downloadBase?: string; pageUrl?: string }): EmailContent {
   const n = p.certificates.length;
   const numbers = numberRanges(p.certificates.map((c) => c.number));
   return renderEmail({
@@ -42,7 +34,7 @@ export function certificatesIssuedEmail(p: { certificates: IssuedListItem[]; dow
         `File name: ${c.filename}`,
         `Subject: ${c.subject}`,
         `Serial number: ${c.serial}`,
-        `Valid until: ${c.notAfter.toISOString().replace(/\.\d{3}Z$/, "Z")}`,
+        `Valid until: ${isoUtc(c.notAfter)}`,
         `SHA-1 fingerprint: ${c.sha1Fingerprint}`,
         ...(p.downloadBase ? [`Download (PEM): ${p.downloadBase}/api/v1/certificates/${c.number}?format=pem`] : []),
       ],

@@ -1,5 +1,5 @@
 /** To the CA administrator: the current CRL's nextUpdate is near (or has passed); re-sign it with the CA key's password. */
-import { oneLine, renderEmail, type EmailContent } from "./layout.ts";
+import { oneLine, renderEmail, type EmailContent, isoUtc } from "./layout.ts";
 
 export interface CrlReminderEmailInput {
   /** Distinguished name of the CA certificate. */
@@ -12,11 +12,6 @@ export interface CrlReminderEmailInput {
   expired: boolean;
   /** The "Certificate revocation list" page, when the portal's address is known. */
   pageUrl?: string;
-}
-
-/** ISO 8601 in UTC, to the second. */
-function isoUtc(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 export function crlReminderEmail(p: CrlReminderEmailInput): EmailContent {

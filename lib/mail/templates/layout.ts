@@ -31,6 +31,11 @@ const FOOTER = "Sent by the Portcullis PKI portal";
 
 const FONT = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif";
 
+/** A time as the mails show it: ISO 8601 in UTC, whole seconds. */
+export function isoUtc(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
 /** One line of a header: no CR/LF, no runs of whitespace. */
 export function oneLine(s: string): string {
   return s.replace(/\s+/g, " ").trim();
