@@ -46,6 +46,8 @@ const schema = z.object({
   PORTCULLIS_CA_KEEP_UNLOCKED: z.enum(["true", "false", ""]).default("false").transform((v) => v === "true"),
   /** Seconds a decrypted CA key is kept after the password was typed, so that the next issuances with the same password skip the slow decryption; 0 turns it off. */
   PORTCULLIS_CA_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  /** Minutes between two looks for device CAs whose CRL is due to be fetched again. */
+  PORTCULLIS_IOT_CRL_REFRESH_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
   /** Worker threads for a fleet's CSR checks and signing (default: two, or one per core when fewer); 0 keeps that work on the main thread. */
   PORTCULLIS_PKI_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
   /** The worker bundle (default: <Next.js build directory>/portcullis/pki-worker.cjs, written by `npm run build`). */

@@ -6,6 +6,7 @@ import { startOutboxWorker } from "./mail/outbox.ts";
 import { serverSecret } from "./crypto/secret-box.ts";
 import { env } from "./env.ts";
 import { ensureDefaultMessagingCertificate } from "./iot/messaging-certificates.ts";
+import { startIotCrlRefresh } from "./iot/ca-certificates.ts";
 import { mirrorSrlAtStart } from "./ca/issue-request.ts";
 import { startCrlReminders } from "./ca/crl-reminders.ts";
 import { startExpiryWarnings } from "./ca/expiry-warnings.ts";
@@ -23,6 +24,7 @@ export async function startServer(): Promise<void> {
   startOutboxWorker();
   startCrlReminders();
   startExpiryWarnings();
+  startIotCrlRefresh();
   // The PKI worker threads load and compile their code now, not during the first fleet.
   void warmPkiWorkers();
   const workers = pkiWorkerThreads();

@@ -1,7 +1,7 @@
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { buttonClass } from "@/components/ui/button-styles";
 
-/** Activate/Deactivate and Delete (with a confirmation) for one registered CA certificate. */
+/** Activate/Deactivate, Refresh CRL (when the certificate names one) and Delete (with a confirmation) for one registered CA certificate. */
 export function CaCertificateRowActions({
   id,
   subject,
@@ -9,6 +9,7 @@ export function CaCertificateRowActions({
   show,
   setActive,
   remove,
+  refreshCrl,
 }: {
   id: string;
   subject: string;
@@ -16,6 +17,8 @@ export function CaCertificateRowActions({
   show?: string;
   setActive: (fd: FormData) => Promise<void>;
   remove: (fd: FormData) => Promise<void>;
+  /** Given when the certificate names a CRL distribution point. */
+  refreshCrl?: (fd: FormData) => Promise<void>;
 }) {
   const hidden = { id, ...(show ? { show } : {}) };
   return (
@@ -29,6 +32,16 @@ export function CaCertificateRowActions({
           <span className="sr-only"> {subject}</span>
         </button>
       </form>
+      {refreshCrl ? (
+        <form action={refreshCrl}>
+          <input type="hidden" name="id" value={id} />
+          {show ? <input type="hidden" name="show" value={show} /> : null}
+          <button type="submit" className={buttonClass("secondary")}>
+            Refresh CRL
+            <span className="sr-only"> of {subject}</span>
+          </button>
+        </form>
+      ) : null}
       <ConfirmDialog
         trigger={
           <>

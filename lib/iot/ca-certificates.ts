@@ -16,6 +16,8 @@ import { countPemBlocks, looksLikePem } from "../pki/pem.ts";
 import { x509 } from "../pki/setup.ts";
 import { fetchVerifiedCrl, isHttpUrl, type FetchLike, type VerifiedCrl } from "./crl-fetch.ts";
 import { appendAudit } from "../audit/audit-log.ts";
+import { env } from "../env.ts";
+import { startScheduledJob, type ScheduledJob } from "../jobs/scheduler.ts";
 
 /** Largest certificate input accepted (PEM text or DER bytes). */
 export const MAX_CERTIFICATE_BYTES = 64 * 1024;
@@ -350,8 +352,10 @@ export interface IotCaCertificateView {
   notAfter: string;
   active: boolean;
   crlDistributionPoints: string[];
-  /** The CRL fetched and verified when the certificate was added; null when it names no http(s) CRL. */
+  /** The CRL last fetched and verified (when added, then again by hand or on schedule); null when none was. */
   crl: { fetchedAt: string; nextUpdate: string | null } | null;
+  /** The last attempt to fetch the CRL again, and why it failed (null when it worked). */
+  crlRefresh: { checkedAt: string; error: string | null } | null;
   createdAt: string;
   createdBy: string | null;
 }
@@ -370,6 +374,8 @@ const VIEW_SELECT = {
   crlUrls: true,
   crlFetchedAt: true,
   crlNextUpdate: true,
+  crlCheckedAt: true,
+  crlError: true,
   createdAt: true,
   createdBy: true,
 } as const;
@@ -377,13 +383,7 @@ const VIEW_SELECT = {
 type ViewRow = Prisma.IotCaCertificateGetPayload<{ select: typeof VIEW_SELECT }>;
 
 function toView(r: ViewRow): IotCaCertificateView {
-  let urls: string[] = [];
-  try {
-    const parsed: unknown = JSON.parse(r.crlUrls);
-    if (Array.isArray(parsed)) urls = parsed.filter((u): u is string => typeof u === "string");
-  } catch {
-    urls = [];
-  }
+  const urls = crlUrlsOf(r.crlUrls);
   return {
     id: r.id,
     description: r.description,
@@ -397,6 +397,7 @@ function toView(r: ViewRow): IotCaCertificateView {
     active: r.active,
     crlDistributionPoints: urls,
     crl: r.crlFetchedAt ? { fetchedAt: r.crlFetchedAt.toISOString(), nextUpdate: r.crlNextUpdate?.toISOString() ?? null } : null,
+    crlRefresh: r.crlCheckedAt ? { checkedAt: r.crlCheckedAt.toISOString(), error: r.crlError } : null,
     createdAt: r.createdAt.toISOString(),
     createdBy: r.createdBy,
   };
@@ -473,6 +474,124 @@ export async function deleteIotCaCertificate(id: string, ctx: { actor?: string |
     await appendAudit(tx, { action: "iot.ca.delete", actor: ctx.actor ?? "system", target: `iot-ca:${id}`, details: { subject: row.subject } });
     return toView(row);
   });
+}
+
+// ---------------------------------------------------------------------------------
+// CRL refresh.
+
+/** A CRL is fetched again this long before its nextUpdate (or once a day when it names none). */
+export const CRL_REFRESH_AHEAD_MS = 6 * 3600_000;
+const CRL_REFRESH_NO_NEXT_UPDATE_MS = 24 * 3600_000;
+
+/**
+ * Fetches a registered CA's CRL again from the distribution points its certificate names,
+ * verifies it as at registration (signed by the CA, current), and stores it when it is not
+ * older than the stored one (a replayed old CRL could hide revocations). A failure is
+ * recorded with the CA (`crlRefresh.error`) and thrown; the stored CRL stays.
+ */
+export async function refreshIotCaCrl(id: string, opts: { actor?: string | null; now?: Date; fetch?: FetchLike } = {}): Promise<IotCaCertificateView> {
+  if (!ID.test(id)) throw notFound();
+  const now = opts.now ?? new Date();
+  const db = await getDb();
+  const row = await db.iotCaCertificate.findUnique({ where: { id }, select: { pem: true, crlPem: true, subject: true } });
+  if (!row) throw notFound();
+  const cert = new x509.X509Certificate(row.pem);
+  let crl: VerifiedCrl | null;
+  try {
+    crl = await fetchCrlOfCertificate(cert, { now, fetch: opts.fetch });
+    if (!crl) throw new AppError("validation_failed", "This CA certificate names no http(s) CRL distribution point: there is no CRL to fetch", { field: "certificate" });
+    const stored = storedCrlThisUpdate(row.crlPem);
+    if (stored && crl.thisUpdate.getTime() < stored.getTime()) {
+      throw new AppError("conflict", `The CRL served now (thisUpdate ${crl.thisUpdate.toISOString()}) is older than the one stored (thisUpdate ${stored.toISOString()}); the stored CRL was kept`, { field: "certificate" });
+    }
+  } catch (e) {
+    if (!(e instanceof AppError)) throw e;
+    await db.iotCaCertificate.updateMany({ where: { id }, data: { crlCheckedAt: now, crlError: e.message.slice(0, 1000) } });
+    throw e;
+  }
+  const fetched = crl;
+  return db.$transaction(async (tx) => {
+    const r = await tx.iotCaCertificate.updateMany({ where: { id }, data: { crlPem: fetched.pem, crlFetchedAt: now, crlNextUpdate: fetched.nextUpdate, crlCheckedAt: now, crlError: null } });
+    if (r.count === 0) throw notFound();
+    await appendAudit(tx, {
+      action: "iot.ca.crl-refresh",
+      actor: opts.actor ?? "system",
+      target: `iot-ca:${id}`,
+      details: { subject: row.subject, url: fetched.url, thisUpdate: fetched.thisUpdate.toISOString(), nextUpdate: fetched.nextUpdate?.toISOString() ?? null, revoked: fetched.revokedCount },
+    });
+    return toView(await tx.iotCaCertificate.findUniqueOrThrow({ where: { id }, select: VIEW_SELECT }));
+  });
+}
+
+function storedCrlThisUpdate(pem: string | null): Date | null {
+  if (!pem) return null;
+  try {
+    return new x509.X509Crl(pem).thisUpdate;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The scheduled refresh: every active CA whose certificate names a CRL and whose stored CRL
+ * is due (within CRL_REFRESH_AHEAD_MS of its nextUpdate, or past it; a day old when it has
+ * no nextUpdate; none stored), unless an attempt failed within the last hour. One CA's
+ * failure does not stop the others.
+ */
+export async function refreshDueIotCaCrls(now: Date, opts: { fetch?: FetchLike } = {}): Promise<{ refreshed: string[]; failed: { id: string; message: string }[] }> {
+  const db = await getDb();
+  const rows = await db.iotCaCertificate.findMany({
+    where: {
+      active: true,
+      NOT: { crlUrls: "[]" },
+      OR: [{ crlNextUpdate: { lte: new Date(now.getTime() + CRL_REFRESH_AHEAD_MS) } }, { crlNextUpdate: null, OR: [{ crlFetchedAt: null }, { crlFetchedAt: { lte: new Date(now.getTime() - CRL_REFRESH_NO_NEXT_UPDATE_MS) } }] }],
+      AND: [{ OR: [{ crlError: null }, { crlCheckedAt: null }, { crlCheckedAt: { lte: new Date(now.getTime() - 3600_000) } }] }],
+    },
+    select: { id: true, crlUrls: true },
+    orderBy: { createdAt: "asc" },
+    take: 500,
+  });
+  const refreshed: string[] = [];
+  const failed: { id: string; message: string }[] = [];
+  for (const r of rows) {
+    if (!crlUrlsOf(r.crlUrls).some(isHttpUrl)) continue;
+    try {
+      await refreshIotCaCrl(r.id, { now, fetch: opts.fetch });
+      refreshed.push(r.id);
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e;
+      failed.push({ id: r.id, message: e.message });
+    }
+  }
+  return { refreshed, failed };
+}
+
+function crlUrlsOf(json: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(json);
+    return Array.isArray(parsed) ? parsed.filter((u): u is string => typeof u === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+export const IOT_CRL_REFRESH_JOB = "iot-crl-refresh";
+
+export function iotCrlRefreshJob(opts: { fetch?: FetchLike } = {}): ScheduledJob {
+  return {
+    name: IOT_CRL_REFRESH_JOB,
+    intervalMs: env().PORTCULLIS_IOT_CRL_REFRESH_MINUTES * 60_000,
+    async run(now) {
+      const r = await refreshDueIotCaCrls(now, opts);
+      if (r.refreshed.length) console.log(`[portcullis] device CA CRLs refreshed: ${r.refreshed.length}`);
+      for (const f of r.failed) console.warn(`[portcullis] device CA ${f.id}: the CRL could not be refreshed: ${f.message}`);
+    },
+  };
+}
+
+/** Starts the scheduled refresh in this process (the lease keeps it to one instance per interval). */
+export function startIotCrlRefresh(): () => void {
+  return startScheduledJob(iotCrlRefreshJob());
 }
 
 // ---------------------------------------------------------------------------------

@@ -295,6 +295,12 @@ function pathProblems(path: Path, now: Date): string[] {
   // The anchor's CRL speaks for the certificates it issued: the last one on the path.
   const crl = path.anchor.crl;
   const issuedByAnchor = path.certs[path.certs.length - 1];
+  if (crl?.nextUpdate && crl.nextUpdate.getTime() < now.getTime()) {
+    // OpenSSL refuses a certificate whose CRL has expired (X509_V_ERR_CRL_HAS_EXPIRED) when it checks CRLs, as brokers do.
+    problems.push(
+      `The stored CRL of "${clip(path.anchor.subject)}" expired on ${crl.nextUpdate.toISOString()}: a broker that checks CRLs refuses the device until the CRL is fetched again (Refresh CRL on the CA certificates page, or POST /api/v1/admin/iot/ca-certificates/{id}/crl)`,
+    );
+  }
   if (crl) {
     let entry: x509.X509CrlEntry | null = null;
     try {

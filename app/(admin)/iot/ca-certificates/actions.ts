@@ -3,7 +3,7 @@ import { redirect } from "next/navigation";
 import { revalidatePath } from "next/cache";
 import { requireAdminAction } from "@/app/_server/session.ts";
 import { echoValues, formText, toFormState, type FormState } from "@/app/_server/action-state.ts";
-import { addIotCaCertificate, deleteIotCaCertificate, previewIotCaCertificate, registerLocalCa, setIotCaCertificateActive, type IotCaPreview } from "@/lib/iot/ca-certificates.ts";
+import { addIotCaCertificate, deleteIotCaCertificate, previewIotCaCertificate, refreshIotCaCrl, registerLocalCa, setIotCaCertificateActive, type IotCaPreview } from "@/lib/iot/ca-certificates.ts";
 import { isAppError } from "@/lib/errors/app-error.ts";
 
 const PAGE = "/iot/ca-certificates";
@@ -81,4 +81,21 @@ export async function setActiveAction(fd: FormData): Promise<void> {
 export async function deleteCaCertificateAction(fd: FormData): Promise<void> {
   const id = formText(fd, "id") ?? "";
   await listAction(fd, async (actor) => ({ deleted: (await deleteIotCaCertificate(id, { actor })).id }));
+}
+
+/**
+ * Refresh CRL: fetch the CA's CRL again now. The outcome is read back from the CA's row
+ * (its CRL dates, or the reason the last attempt failed), so only the id travels in the URL.
+ */
+export async function refreshCrlAction(fd: FormData): Promise<void> {
+  const id = formText(fd, "id") ?? "";
+  await listAction(fd, async (actor): Promise<Record<string, string>> => {
+    try {
+      await refreshIotCaCrl(id, { actor });
+      return { "crl-refreshed": id };
+    } catch (e) {
+      if (isAppError(e) && e.code !== "not_found" && e.code !== "unauthorized") return { "crl-failed": id };
+      throw e;
+    }
+  });
 }

@@ -12,7 +12,7 @@ import { DataTable, utcMinute } from "@/components/ui/table";
 import { AddCaCertificateForm } from "@/components/iot/add-ca-certificate-form";
 import { CaCertificateRowActions } from "@/components/iot/ca-certificate-actions";
 import { listAudit } from "@/lib/audit/audit-log.ts";
-import { addCaCertificateAction, deleteCaCertificateAction, registerLocalCaAction, setActiveAction } from "./actions.ts";
+import { addCaCertificateAction, deleteCaCertificateAction, refreshCrlAction, registerLocalCaAction, setActiveAction } from "./actions.ts";
 import { Pager } from "@/components/ui/pager";
 
 export const metadata: Metadata = { title: "CA certificates for device authentication" };
@@ -55,13 +55,16 @@ export default async function IotCaCertificatesPage({ searchParams }: { searchPa
     if (!isAppError(e)) throw e;
     cursorProblem = e.message;
   }
-  const [ca, everything, added, activated, deactivated] = await Promise.all([
+  const [ca, everything, added, activated, deactivated, crlRefreshed, crlFailed] = await Promise.all([
     findCaServerView(),
     listIotCaCertificates({ take: 200 }),
     byId(one(sp, "added")),
     byId(one(sp, "activated")),
     byId(one(sp, "deactivated")),
+    byId(one(sp, "crl-refreshed")),
+    byId(one(sp, "crl-failed")),
   ]);
+  const now = Date.now();
   const inactiveCount = everything.items.filter((c) => !c.active).length;
   const localRegistered = ca ? everything.items.find((c) => c.sha256Fingerprint === ca.sha256Fingerprint) : undefined;
   const deletedId = one(sp, "deleted");
@@ -85,6 +88,16 @@ export default async function IotCaCertificatesPage({ searchParams }: { searchPa
       {activated ? <Alert tone="success">{`"${activated.subject}" is active: devices it issued are accepted.`}</Alert> : null}
       {deactivated ? <Alert tone="success">{`"${deactivated.subject}" is deactivated: devices it issued are refused, and it left the trust bundle.`}</Alert> : null}
       {typeof deleted === "string" ? <Alert tone="success">{`"${deleted}" was deleted.`}</Alert> : null}
+      {crlRefreshed?.crl ? (
+        <Alert tone="success" title="CRL refreshed">
+          <span data-testid="crl-refreshed-message">{`The CRL of "${crlRefreshed.subject}" was fetched and verified${crlRefreshed.crl.nextUpdate ? `; next update ${utcMinute(new Date(crlRefreshed.crl.nextUpdate))}` : ""}.`}</span>
+        </Alert>
+      ) : null}
+      {crlFailed ? (
+        <Alert tone="error" title="CRL not refreshed">
+          <span data-testid="crl-failed-message">{`The CRL of "${crlFailed.subject}" could not be refreshed: ${crlFailed.crlRefresh?.error ?? "try again"}. The CRL stored before is kept.`}</span>
+        </Alert>
+      ) : null}
       {problem ? <Alert tone="error" title="Not done">{problem}</Alert> : null}
 
       <Card
@@ -130,9 +143,19 @@ export default async function IotCaCertificatesPage({ searchParams }: { searchPa
                     </span>
                     {c.description && c.description !== c.subject ? <span className="block text-xs text-slate-600">{c.description}</span> : null}
                     {c.crlDistributionPoints.length ? (
-                      <span className="block break-all text-xs text-slate-500">
+                      <span className="block break-all text-xs text-slate-500" data-testid="ca-crl">
                         CRL: {c.crlDistributionPoints.join(", ")}
-                        {c.crl?.nextUpdate ? ` (next update ${utcMinute(new Date(c.crl.nextUpdate))})` : ""}
+                        {c.crl ? ` (fetched ${utcMinute(new Date(c.crl.fetchedAt))}${c.crl.nextUpdate ? `, next update ${utcMinute(new Date(c.crl.nextUpdate))}` : ""})` : ""}
+                        {c.crl?.nextUpdate && new Date(c.crl.nextUpdate).getTime() < now ? (
+                          <span data-testid="ca-crl-expired" className="ml-1 rounded-full bg-red-100 px-2 py-0.5 font-semibold text-red-900">
+                            expired
+                          </span>
+                        ) : null}
+                      </span>
+                    ) : null}
+                    {c.crlRefresh?.error ? (
+                      <span className="block text-xs break-words text-red-800" data-testid="ca-crl-error">
+                        {`Last refresh ${utcMinute(new Date(c.crlRefresh.checkedAt))} failed: ${c.crlRefresh.error}`}
                       </span>
                     ) : null}
                   </td>
@@ -156,7 +179,15 @@ export default async function IotCaCertificatesPage({ searchParams }: { searchPa
                     )}
                   </td>
                   <td className="py-2">
-                    <CaCertificateRowActions id={c.id} subject={c.subject} active={c.active} show={showAll ? "all" : undefined} setActive={setActiveAction} remove={deleteCaCertificateAction} />
+                    <CaCertificateRowActions
+                      id={c.id}
+                      subject={c.subject}
+                      active={c.active}
+                      show={showAll ? "all" : undefined}
+                      setActive={setActiveAction}
+                      remove={deleteCaCertificateAction}
+                      refreshCrl={c.crlDistributionPoints.some((u) => /^https?:\/\//i.test(u)) ? refreshCrlAction : undefined}
+                    />
                   </td>
                 </tr>
               ))}

@@ -1,0 +1,4 @@
+-- AlterTable
+ALTER TABLE "IotCaCertificate" ADD COLUMN "crlCheckedAt" DATETIME;
+ALTER TABLE "IotCaCertificate" ADD COLUMN "crlError" TEXT;
+
