@@ -115,6 +115,14 @@ describe("expiryCalendar", () => {
     expect(unfolded.filter((l) => l.startsWith("DTSTAMP:"))).toHaveLength(3);
   });
 
+  it("holds the soonest expiries, from 30 days ago on, at most `max` of them", async () => {
+    const events = (ics: string) => [...ics.replace(/\r\n /g, "").matchAll(/UID:portcullis-cert-(\d+)@/g)].map((m) => Number(m[1]));
+    expect(events(await expiryCalendar({ now: T0, max: 2 }))).toEqual([n.B, n.C]);
+    // 65 days on, B (T0+30d) expired more than 30 days ago; C and A are recent enough to show.
+    expect(events(await expiryCalendar({ now: new Date(T0.getTime() + 65 * DAY) }))).toEqual([n.C, n.A]);
+    expect(events(await expiryCalendar({ now: new Date(T0.getTime() + 80 * DAY) }))).toEqual([]);
+  });
+
   it("escapes text and folds by octets, never inside a character", () => {
     expect(escapeIcsText("a\\b;c,d\ne\r\nf")).toBe("a\\\\b\\;c\\,d\\ne\\nf");
     const line = "SUMMARY:" + "é".repeat(80);

@@ -143,18 +143,26 @@ function calendarHost(): string {
   return "portcullis";
 }
 
+/** Events in the calendar feed at most: the soonest expiries (a fleet's feed stays a size calendar clients read). */
+export const CALENDAR_MAX_EVENTS = 5000;
+/** Certificates that expired this long ago still have their event (a calendar shows the recent past). */
+const CALENDAR_PAST_DAYS = 30;
+
 /**
- * An iCalendar (RFC 5545) text with one all-day event on the expiry date (UTC) of every
- * valid certificate, each with a reminder 30 days before.
+ * An iCalendar (RFC 5545) text with one all-day event on the expiry date (UTC) of each
+ * valid certificate, each with a reminder 30 days before: those that expire from 30 days
+ * ago on, soonest first, at most CALENDAR_MAX_EVENTS (`max`).
  */
-export async function expiryCalendar(opts: { now?: Date } = {}): Promise<string> {
+export async function expiryCalendar(opts: { now?: Date; max?: number } = {}): Promise<string> {
   const now = opts.now ?? new Date();
   const host = calendarHost();
   const db = await getDb();
   const rows = await db.certificate.findMany({
-    where: { status: "valid", revokedAt: null },
+    // Along the index (status, notAfter, number).
+    where: { status: "valid", notAfter: { gte: new Date(now.getTime() - CALENDAR_PAST_DAYS * DAY_MS) }, revokedAt: null },
     select: { number: true, commonName: true, filename: true, subject: true, hostname: true, notAfter: true },
     orderBy: [{ notAfter: "asc" }, { number: "asc" }],
+    take: Math.max(1, Math.min(opts.max ?? CALENDAR_MAX_EVENTS, CALENDAR_MAX_EVENTS)),
   });
   const stamp = icsDateTime(now);
   const lines: string[] = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Portcullis//Certificate expiry//EN", "CALSCALE:GREGORIAN", "METHOD:PUBLISH", "X-WR-CALNAME:Portcullis certificate expiry"];
