@@ -59,7 +59,7 @@ npx vitest run --reporter=default --reporter=json --outputFile.json="$OUT/vitest
 
 if [ -n "${PORTCULLIS_TEST_POSTGRES_URL:-}" ]; then
   echo "== the database-touching tests again, on PostgreSQL (a fresh database per test file)"
-  PORTCULLIS_TEST_DATABASE=postgres npx vitest run lib/ca lib/iot lib/client lib/mail lib/audit lib/jobs lib/bundles lib/backup lib/db/insert-many.test.ts \
+  PORTCULLIS_TEST_DATABASE=postgres npx vitest run lib/ca lib/iot lib/client lib/mail lib/audit lib/jobs lib/bundles lib/backup lib/db/insert-many.test.ts lib/auth/shared-rate-limit.test.ts \
     --exclude "**/*.fuzz.test.ts" --exclude "lib/ca/faults-*.test.ts" --reporter=dot --reporter=json --outputFile.json="$OUT/vitest-postgres.json" || status=1
 fi
 

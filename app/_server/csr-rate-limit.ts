@@ -1,17 +1,17 @@
 /**
  * One limit for every public submission of a CSR (new requests and renewals), per
- * client address; administrators are not limited. Kept on globalThis so every route
- * bundle of the process counts against the same window.
+ * client address; administrators are not limited. The counts are in the database
+ * (lib/auth/shared-rate-limit.ts): every instance sharing it counts against one window.
  */
 import { clientIp } from "@/app/_server/origin.ts";
 import { authenticate } from "@/lib/auth/authenticate.ts";
-import { RateLimiter } from "@/lib/auth/rate-limit.ts";
+import { hitSharedLimit } from "@/lib/auth/shared-rate-limit.ts";
 
-const KEY = Symbol.for("portcullis.csrRateLimiter");
+export const CSR_RATE_WINDOW_MS = 10 * 60_000;
 
-function limiter(): RateLimiter {
-  const g = globalThis as unknown as Record<symbol, RateLimiter | undefined>;
-  return (g[KEY] ??= new RateLimiter(Number(process.env.PORTCULLIS_CSR_RATE_LIMIT ?? 30), 10 * 60_000));
+/** Anonymous CSR submissions allowed per client address and window. */
+export function csrRateLimit(): number {
+  return Number(process.env.PORTCULLIS_CSR_RATE_LIMIT ?? 30);
 }
 
 /** Counts the submission of an anonymous caller (throws 429 over the limit); returns the client's address. */
@@ -19,6 +19,6 @@ export async function limitCsrSubmission(req: Request): Promise<string | null> {
   const ip = clientIp(req.headers);
   const auth = req.headers.get("authorization");
   const admin = auth ? await authenticate({ authorization: auth }) : null;
-  if (!admin) limiter().hit(ip ?? "unknown");
+  if (!admin) await hitSharedLimit("csr-api", ip ?? "unknown", csrRateLimit(), CSR_RATE_WINDOW_MS);
   return ip;
 }

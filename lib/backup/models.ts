@@ -12,6 +12,7 @@ export const BACKUP_MODELS = [
   "Session",
   "ApiToken",
   "LoginThrottle",
+  "RateWindow",
   "CaServer",
   "OutboxMessage",
   "CertificateRequest",
@@ -34,7 +35,7 @@ const everyModelListed: [Forgotten] extends [never] ? true : Forgotten = true;
 void everyModelListed;
 
 /** Tables whose rows do not make a database "in use": bookkeeping a first start or a visit writes. */
-export const BOOKKEEPING_MODELS: readonly BackupModel[] = ["Session", "LoginThrottle", "JobLease"];
+export const BOOKKEEPING_MODELS: readonly BackupModel[] = ["Session", "LoginThrottle", "RateWindow", "JobLease"];
 
 /**
  * Columns holding values sealed with the server secret (lib/crypto/secret-box.ts), and what

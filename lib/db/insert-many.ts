@@ -50,10 +50,19 @@ export async function insertMany(tx: RawExecutor, table: InsertTable, rows: Reco
   return count;
 }
 
+/** A date as a raw-SQL parameter: the form the provider's Prisma client stores dates in. */
+export function dateParameter(d: Date): Date | string {
+  return databaseProvider() === "postgres" ? d : sqliteDate(d);
+}
+
+function sqliteDate(d: Date): string {
+  return `${d.toISOString().slice(0, -1)}+00:00`;
+}
+
 /** The SQLite client stores a DateTime as ISO 8601 text with "+00:00". */
 function sqliteCell(v: Cell): string | number | null {
   if (v === undefined || v === null) return null;
-  if (v instanceof Date) return `${v.toISOString().slice(0, -1)}+00:00`;
+  if (v instanceof Date) return sqliteDate(v);
   if (typeof v === "boolean") return v ? 1 : 0;
   return v;
 }

@@ -208,6 +208,11 @@ const ROUTES: Record<string, RouteSpec> = {
     load: () => import("@/app/api/v1/admin/iot/ca-certificates/[id]/route.ts"),
     methods: { GET: { auth: "admin", body: "none" }, PATCH: { auth: "admin", body: "json", fields: { active: S.bool } }, DELETE: { auth: "admin", body: "none", destructive: true } },
   },
+  "app/api/v1/admin/iot/ca-certificates/[id]/crl/route.ts": {
+    path: "/api/v1/admin/iot/ca-certificates/[id]/crl",
+    load: () => import("@/app/api/v1/admin/iot/ca-certificates/[id]/crl/route.ts"),
+    methods: { POST: { auth: "admin", body: "none" } },
+  },
   "app/api/v1/admin/iot/ca-certificates/local/route.ts": { path: "/api/v1/admin/iot/ca-certificates/local", load: () => import("@/app/api/v1/admin/iot/ca-certificates/local/route.ts"), methods: { POST: { auth: "admin", body: "json", fields: { description: text } } } },
   "app/api/v1/admin/iot/ca-certificates/preview/route.ts": {
     path: "/api/v1/admin/iot/ca-certificates/preview",

@@ -57,6 +57,7 @@ const ROUTES: Record<string, Partial<Record<Method, Access>>> = {
   "api/v1/admin/csrs/batch": { POST: "admin" },
   "api/v1/admin/iot/ca-certificates": { GET: "admin", POST: "admin" },
   "api/v1/admin/iot/ca-certificates/[id]": { GET: "admin", PATCH: "admin", DELETE: "admin" },
+  "api/v1/admin/iot/ca-certificates/[id]/crl": { POST: "admin" },
   "api/v1/admin/iot/ca-certificates/local": { POST: "admin" },
   "api/v1/admin/iot/ca-certificates/preview": { POST: "admin" },
   "api/v1/admin/iot/messaging-certificates": { GET: "admin", POST: "admin" },

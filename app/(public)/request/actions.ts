@@ -2,7 +2,8 @@
 import { headers } from "next/headers";
 import { clientIp } from "@/app/_server/origin.ts";
 import { echoValues, formText, toFormState, type FormState } from "@/app/_server/action-state.ts";
-import { RateLimiter } from "@/lib/auth/rate-limit.ts";
+import { hitSharedLimit } from "@/lib/auth/shared-rate-limit.ts";
+import { CSR_RATE_WINDOW_MS, csrRateLimit } from "@/app/_server/csr-rate-limit.ts";
 import { submitRequest } from "@/lib/ca/requests.ts";
 import { env } from "@/lib/env.ts";
 
@@ -16,8 +17,6 @@ export interface SubmittedRequest {
 }
 export type RequestFormState = FormState<SubmittedRequest>;
 
-// Its own window, like POST /api/v1/csrs: anonymous submissions per client address.
-const limiter = new RateLimiter(Number(process.env.PORTCULLIS_CSR_RATE_LIMIT ?? 30), 10 * 60_000);
 
 /** Submits a CSR from the public request page (no sign-in): the same rules as the API. */
 export async function submitPublicRequestAction(_prev: RequestFormState, fd: FormData): Promise<RequestFormState> {
@@ -35,7 +34,8 @@ async function submitFromForm(fd: FormData, renewalOf?: number): Promise<Request
   try {
     const h = await headers();
     const ip = clientIp(h);
-    limiter.hit(ip ?? "unknown");
+    // Its own window, like POST /api/v1/csrs: anonymous submissions per client address, shared by the instances.
+    await hitSharedLimit("csr-form", ip ?? "unknown", csrRateLimit(), CSR_RATE_WINDOW_MS);
     // Never the caller's Host header: an anonymous caller could point the link in the
     // administrator's e-mail at a host of their own.
     const portalUrl = env().PORTCULLIS_PUBLIC_URL;
