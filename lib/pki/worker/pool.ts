@@ -137,24 +137,31 @@ type Outcome<R> = { ok: R } | { error: Error };
 /** Runs `inThread` on each item, or sends slices to the workers and maps their answers with `fromWorker`. */
 async function spread<T, R, W>(items: T[], inThread: (item: T) => Promise<R>, make: (slice: T[]) => (id: number) => WorkerRequest, fromWorker: (w: W) => R): Promise<Outcome<R>[]> {
   const p = pool();
-  if (!p || items.length === 0) {
-    const out: Outcome<R>[] = [];
-    for (const item of items) {
-      try {
-        out.push({ ok: await inThread(item) });
-      } catch (e) {
-        out.push({ error: e as Error });
-      }
-      // Let the server answer others between items of a large batch.
-      if (out.length % 50 === 0) await new Promise((r) => setImmediate(r));
-    }
-    return out;
-  }
+  if (!p || items.length === 0) return onThisThread(items, inThread);
   const settled = await Promise.allSettled(slices(items, Math.min(p.size, items.length)).map((slice, i) => post(p, i, make(slice))));
   const failed = settled.find((r) => r.status === "rejected");
-  if (failed) throw failed.reason;
+  if (failed) {
+    // A worker that died (its replacement starts with the next job) does not fail the
+    // caller's batch: the same work is done here instead.
+    console.error(`Portcullis: ${(failed.reason as Error)?.message ?? failed.reason}; the batch is done on the main thread`);
+    return onThisThread(items, inThread);
+  }
   const parts = settled.map((r) => (r as PromiseFulfilledResult<JobResult<unknown>[]>).value);
   return (parts.flat() as JobResult<W>[]).map((r) => ("ok" in r ? { ok: fromWorker(r.ok) } : { error: fromJobError(r.error) }));
+}
+
+async function onThisThread<T, R>(items: T[], run: (item: T) => Promise<R>): Promise<Outcome<R>[]> {
+  const out: Outcome<R>[] = [];
+  for (const item of items) {
+    try {
+      out.push({ ok: await run(item) });
+    } catch (e) {
+      out.push({ error: e as Error });
+    }
+    // Let the server answer others between items of a large batch.
+    if (out.length % 50 === 0) await new Promise((r) => setImmediate(r));
+  }
+  return out;
 }
 
 /** Each CSR checked in full (parseCsr), in order; a refusal is the error parseCsr throws. */
