@@ -362,6 +362,7 @@ const ADMIN_ACTIONS: Record<string, { refusal: Refusal; args: () => unknown[] }>
   "app/(admin)/iot/ca-certificates/actions.ts#registerLocalCaAction": { refusal: "login", args: () => [] },
   "app/(admin)/iot/ca-certificates/actions.ts#setActiveAction": { refusal: "login", args: () => [form({ id: f.iotCaId, active: "false" })] },
   "app/(admin)/iot/ca-certificates/actions.ts#deleteCaCertificateAction": { refusal: "login", args: () => [form({ id: f.iotCaId })] },
+  "app/(admin)/iot/ca-certificates/actions.ts#refreshCrlAction": { refusal: "login", args: () => [form({ id: f.iotCaId })] },
   "app/(admin)/iot/messaging/actions.ts#addMessagingCertificateAction": { refusal: "message", args: () => [{}, form({ certificate: "x", privateKey: "y", description: "z" })] },
   "app/(admin)/iot/messaging/actions.ts#generateCsrAction": { refusal: "message", args: () => [{}, form({ "subject.CN": "evil.example", sans: "evil.example", keyAlgorithm: "ecdsa-p256", description: "evil" })] },
   "app/(admin)/iot/messaging/actions.ts#attachCertificateAction": { refusal: "message", args: () => [f.messagingCsrId, {}, form({ certificate: f.otherCaPem })] },
