@@ -10,7 +10,7 @@ import { startIotCrlRefresh } from "./iot/ca-certificates.ts";
 import { mirrorSrlAtStart } from "./ca/issue-request.ts";
 import { startCrlReminders } from "./ca/crl-reminders.ts";
 import { startExpiryWarnings } from "./ca/expiry-warnings.ts";
-import { pkiWorkerThreads, workerBundle, warmPkiWorkers } from "./pki/worker/pool.ts";
+import { pkiWorkerStatus, warmPkiWorkers } from "./pki/worker/pool.ts";
 
 export async function startServer(): Promise<void> {
   const e = env();
@@ -27,6 +27,5 @@ export async function startServer(): Promise<void> {
   startIotCrlRefresh();
   // The PKI worker threads load and compile their code now, not during the first fleet.
   void warmPkiWorkers();
-  const workers = pkiWorkerThreads();
-  console.log(`Portcullis: data directory ${e.dataDir}, database ${databaseProvider()}, ${workers ? `${workers} PKI worker thread${workers === 1 ? "" : "s"}` : `PKI work on the main thread (${e.PORTCULLIS_PKI_WORKERS === 0 ? "PORTCULLIS_PKI_WORKERS=0" : `no worker bundle at ${workerBundle()}: npm run build writes it`})`}`);
+  console.log(`Portcullis: data directory ${e.dataDir}, database ${databaseProvider()}, ${pkiWorkerStatus()}`);
 }

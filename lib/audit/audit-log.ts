@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { getDb, type Db } from "../db/index.ts";
 import { insertMany } from "../db/insert-many.ts";
 import { AppError } from "../errors/app-error.ts";
+import { isUniqueViolation } from "../db/unique-violation.ts";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -70,7 +71,7 @@ export async function appendAuditMany(tx: AuditDb, events: AuditEvent[]): Promis
     try {
       await tx.auditHead.create({ data: { id: 1, seq: k, hash: GENESIS_HASH } });
     } catch (e) {
-      if ((e as { code?: string }).code !== "P2002") throw e;
+      if (!isUniqueViolation(e)) throw e;
       head = await tx.auditHead.updateMany({ where: { id: 1 }, data: { seq: { increment: k } } });
     }
   }

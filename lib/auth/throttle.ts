@@ -4,6 +4,7 @@
  * up to MAX_LOCK_SECONDS. Kept in the database so it holds across instances and restarts.
  */
 import type { Db } from "../db/index.ts";
+import { isUniqueViolation } from "../db/unique-violation.ts";
 
 export const FREE_FAILURES = 5;
 export const BASE_LOCK_SECONDS = 30;
@@ -23,9 +24,6 @@ function lockFor(failures: number, now: Date): Date | null {
   return secs > 0 ? new Date(now.getTime() + secs * 1000) : null;
 }
 
-function isUniqueViolation(e: unknown): boolean {
-  return typeof e === "object" && e !== null && (e as { code?: unknown }).code === "P2002";
-}
 
 /** Seconds until any of `keys` may try again (0 = now). */
 export async function lockedForSeconds(db: Db, keys: string[], now = new Date()): Promise<number> {

@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { getDb } from "../db/index.ts";
 import { insertMany } from "../db/insert-many.ts";
+import { isUniqueViolation } from "../db/unique-violation.ts";
 import { AppError, isAppError, type FieldErrors } from "../errors/app-error.ts";
 import { env } from "../env.ts";
 import type { SubmittedCsr } from "../pki/worker/jobs.ts";
@@ -16,7 +17,7 @@ import { checkSubmittedCsrs } from "../pki/worker/pool.ts";
 import { deliverMail, enqueueMail } from "../mail/outbox.ts";
 import { batchReceivedEmail } from "../mail/templates/batch-received.ts";
 import { appendAudit } from "../audit/audit-log.ts";
-import { bareBase64ToDer, isUniqueViolation, pendingRow, validateRequestFields, type SubmitRequestInput } from "./requests.ts";
+import { bareBase64ToDer, pendingRow, validateRequestFields, type SubmitRequestInput } from "./requests.ts";
 import { portalBase, requireCaServer, smtpOf } from "./server-context.ts";
 
 /** Requests one batch holds at most. */

@@ -15,6 +15,7 @@ import { enqueueMail } from "../mail/outbox.ts";
 import { certificateExpiringEmail } from "../mail/templates/certificate-expiring.ts";
 import { startScheduledJob, type ScheduledJob } from "../jobs/scheduler.ts";
 import { portalBase, smtpOf } from "./server-context.ts";
+import { isUniqueViolation } from "../db/unique-violation.ts";
 
 export const EXPIRY_WARNINGS_JOB = "expiry-warnings";
 
@@ -106,9 +107,6 @@ function mailable(address: string | null | undefined): string | null {
   return a && a.includes("@") && !/[\r\n]/.test(a) ? a : null;
 }
 
-function isUniqueViolation(e: unknown): boolean {
-  return (e as { code?: string } | null)?.code === "P2002";
-}
 
 /** The next keyset batch of certificates inside the window (now, until], by expiry then number. */
 function windowBatch(db: Db, now: Date, until: Date, after: { notAfter: Date; number: number } | null) {

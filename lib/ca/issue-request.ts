@@ -267,7 +267,10 @@ export async function storeIssued(batch: SignedForRequest[], v: ValidIssueInput,
         // One mail per contact: a contact with several certificates in the chunk (a fleet) gets one list.
         const byContact = new Map<string, number[]>();
         batch.forEach(({ request }, i) => {
-          if (request.contactEmail) byContact.set(request.contactEmail, [...(byContact.get(request.contactEmail) ?? []), i]);
+          if (!request.contactEmail) return;
+          const indexes = byContact.get(request.contactEmail);
+          if (indexes) indexes.push(i);
+          else byContact.set(request.contactEmail, [i]);
         });
         for (const [to, indexes] of byContact) {
           const item = (i: number) => ({ number: first + i, filename: batch[i]!.request.filename, subject: batch[i]!.request.subject, serial: batch[i]!.issued.serial, notAfter: batch[i]!.issued.notAfter, sha1Fingerprint: batch[i]!.issued.sha1Fingerprint });

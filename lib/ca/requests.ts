@@ -15,6 +15,7 @@ import { fileNameRootProblem } from "./file-name-root.ts";
 import { emailProblem, HOST_PATTERN, str } from "./validation.ts";
 import { appendAudit } from "../audit/audit-log.ts";
 import { portalBase, requireCaServer, smtpOf } from "./server-context.ts";
+import { isUniqueViolation } from "../db/unique-violation.ts";
 
 export type RequestStatus = "pending" | "issued" | "deleted";
 
@@ -206,11 +207,6 @@ export function bareBase64ToDer(csr: string | Uint8Array): string | Uint8Array {
   return !csr.includes("-----") && t.length > 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(t) ? new Uint8Array(Buffer.from(t, "base64")) : csr;
 }
 
-export function isUniqueViolation(e: unknown): boolean {
-  const code = (e as { code?: string })?.code;
-  const msg = e instanceof Error ? e.message : "";
-  return code === "P2002" || /Unique constraint failed|UNIQUE constraint failed|duplicate key value/i.test(msg);
-}
 
 export async function getRequest(id: string): Promise<RequestView> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError("not_found", "No such request");

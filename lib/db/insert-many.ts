@@ -7,6 +7,7 @@
  */
 import { Prisma } from "./generated/sqlite/client.ts";
 import { databaseProvider } from "./index.ts";
+import { isUniqueViolation } from "./unique-violation.ts";
 
 /** A transaction client: anything with $executeRaw. */
 interface RawExecutor {
@@ -44,7 +45,7 @@ export async function insertMany(tx: RawExecutor, table: InsertTable, rows: Reco
     try {
       count += await tx.$executeRaw(Prisma.sql`${head}${values}`);
     } catch (e) {
-      throw isRawUniqueViolation(e) ? Object.assign(new Error(`Unique constraint failed on ${table}`, { cause: e }), { code: "P2002" }) : e;
+      throw isUniqueViolation(e) ? Object.assign(new Error(`Unique constraint failed on ${table}`, { cause: e }), { code: "P2002" }) : e;
     }
   }
   return count;
@@ -65,14 +66,4 @@ function sqliteCell(v: Cell): string | number | null {
   if (v instanceof Date) return sqliteDate(v);
   if (typeof v === "boolean") return v ? 1 : 0;
   return v;
-}
-
-function isRawUniqueViolation(e: unknown): boolean {
-  const err = e as { code?: string; meta?: { code?: string; message?: string; driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } }; message?: string } | null;
-  if (!err) return false;
-  if (err.code === "P2002") return true;
-  const cause = err.meta?.driverAdapterError?.cause;
-  if (cause?.kind === "UniqueConstraintViolation") return true;
-  const code = cause?.originalCode ?? err.meta?.code;
-  return code === "23505" || code === "2067" || code === "1555" || /UNIQUE constraint failed|duplicate key value violates unique constraint/.test(`${err.meta?.message ?? ""} ${err.message ?? ""}`);
 }

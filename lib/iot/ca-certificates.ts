@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { Prisma } from "../db/generated/sqlite/client.ts";
 import { getDb } from "../db/index.ts";
+import { isUniqueViolation } from "../db/unique-violation.ts";
 import { AppError } from "../errors/app-error.ts";
 import { decodeTimeCursor, encodeTimeCursor } from "../pagination/time-cursor.ts";
 import { getPublicCaCertificate } from "../ca/get-server.ts";
@@ -318,11 +319,6 @@ export async function addIotCaCertificate(input: AddIotCaInput, opts: { actor?: 
   };
 }
 
-function isUniqueViolation(e: unknown): boolean {
-  const code = (e as { code?: string })?.code;
-  const msg = e instanceof Error ? e.message : "";
-  return code === "P2002" || /Unique constraint failed|UNIQUE constraint failed|duplicate key value/i.test(msg);
-}
 
 /**
  * Registers this instance's CA server certificate (the one `GET /api/v1/ca` serves) as a

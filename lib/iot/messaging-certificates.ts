@@ -27,6 +27,7 @@ import { EKU_OIDS } from "../pki/profiles.ts";
 import { x509 } from "../pki/setup.ts";
 import { recordAudit } from "../audit/audit-log.ts";
 import { createCsr, parseSanList } from "../client/create-csr.ts";
+import { isUniqueViolation } from "../db/unique-violation.ts";
 
 /** Validity of the default certificate: the CA/Browser Forum's former maximum. */
 export const DEFAULT_VALIDITY_DAYS = 825;
@@ -121,9 +122,6 @@ function toView(r: RowWithoutKey): MessagingCertificateView {
   };
 }
 
-function isUniqueViolation(e: unknown): boolean {
-  return (e as { code?: unknown }).code === "P2002" || /Unique constraint|UNIQUE constraint|duplicate key/i.test(e instanceof Error ? e.message : "");
-}
 
 /** The API's key algorithm name for a key, or its label for keys outside that list. */
 function keyAlgorithmName(key: KeyObject | x509.PublicKey): string {

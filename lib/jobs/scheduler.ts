@@ -8,6 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { getDb, type Db } from "../db/index.ts";
+import { isUniqueViolation } from "../db/unique-violation.ts";
 
 export interface ScheduledJob {
   /** Unique name, the lease's key, e.g. "expiry-warnings". */
@@ -32,7 +33,7 @@ export async function acquireLease(db: LeaseDb, name: string, holder: string, no
     await db.jobLease.create({ data: { name, holder, leaseUntil: until } });
     return true;
   } catch (e) {
-    if ((e as { code?: string }).code !== "P2002") throw e;
+    if (!isUniqueViolation(e)) throw e;
   }
   const { count } = await db.jobLease.updateMany({
     where: { name, OR: [{ leaseUntil: null }, { leaseUntil: { lte: now } }, { holder }] },

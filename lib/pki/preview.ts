@@ -83,19 +83,17 @@ async function buildAndLint(opts: Omit<LintedIssueOptions, "ca">, caCertificate:
 
 function checked(issued: FastIssued, lintWarnings: Finding[]): CheckedCertificate {
   const fp = fingerprints(issued.der);
+  return withParsedCertificate({ pem: issued.pem, der: issued.der, serial: issued.serial, notBefore: issued.notBefore, notAfter: issued.notAfter, sha1Fingerprint: fp.sha1, sha256Fingerprint: fp.sha256, lintWarnings });
+}
+
+/** The certificate's fields with `certificate`, parsed from the DER when first read (most callers never do). */
+export function withParsedCertificate(fields: Omit<CheckedCertificate, "certificate">): CheckedCertificate {
   let parsed: x509.X509Certificate | undefined;
   return {
+    ...fields,
     get certificate() {
-      return (parsed ??= new x509.X509Certificate(new Uint8Array(issued.der)));
+      return (parsed ??= new x509.X509Certificate(new Uint8Array(fields.der)));
     },
-    pem: issued.pem,
-    der: issued.der,
-    serial: issued.serial,
-    notBefore: issued.notBefore,
-    notAfter: issued.notAfter,
-    sha1Fingerprint: fp.sha1,
-    sha256Fingerprint: fp.sha256,
-    lintWarnings,
   };
 }
 

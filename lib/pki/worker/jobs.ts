@@ -9,8 +9,7 @@ import { AppError, type AppErrorCode, type FieldErrors } from "../../errors/app-
 import { parseCsr, type ParsedCsr } from "../csr.ts";
 import { leanParseCsr, pemBody } from "../der.mjs";
 import { keyAlgorithmName, type IssuableCsr } from "../fast-issue.ts";
-import type { Finding } from "../lint.ts";
-import { issueLintedCertificate, type CheckedCertificate } from "../preview.ts";
+import { issueLintedCertificate, withParsedCertificate, type CheckedCertificate } from "../preview.ts";
 import type { Usage } from "../profiles.ts";
 import { x509 } from "../setup.ts";
 
@@ -89,16 +88,7 @@ export function withoutCertificate(c: CheckedCertificate): SignedCertificate {
 
 /** A certificate back from a worker (its Buffer arrives as a Uint8Array), with the accessor again. */
 export function withCertificate(s: SignedCertificate): CheckedCertificate {
-  const der = Buffer.from(s.der.buffer, s.der.byteOffset, s.der.byteLength);
-  let parsed: x509.X509Certificate | undefined;
-  return {
-    ...s,
-    der,
-    lintWarnings: s.lintWarnings as Finding[],
-    get certificate() {
-      return (parsed ??= new x509.X509Certificate(new Uint8Array(der)));
-    },
-  };
+  return withParsedCertificate({ ...s, der: Buffer.from(s.der.buffer, s.der.byteOffset, s.der.byteLength) });
 }
 
 /**

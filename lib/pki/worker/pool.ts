@@ -75,6 +75,13 @@ export function pkiWorkerThreads(): number {
   return pool()?.size ?? 0;
 }
 
+/** The start-up log's words for how the PKI jobs run. */
+export function pkiWorkerStatus(): string {
+  const n = pkiWorkerThreads();
+  if (n) return `${n} PKI worker thread${n === 1 ? "" : "s"}`;
+  return `PKI work on the main thread (${env().PORTCULLIS_PKI_WORKERS === 0 ? "PORTCULLIS_PKI_WORKERS=0" : `no worker bundle at ${workerBundle()}: npm run build writes it`})`;
+}
+
 function slot(p: PoolState, i: number): Slot {
   const existing = p.slots[i];
   if (existing) return existing;

@@ -12,6 +12,7 @@ import { DataTable, utcMinute } from "@/components/ui/table";
 import { AddCaCertificateForm } from "@/components/iot/add-ca-certificate-form";
 import { CaCertificateRowActions } from "@/components/iot/ca-certificate-actions";
 import { listAudit } from "@/lib/audit/audit-log.ts";
+import { isHttpUrl } from "@/lib/iot/crl-fetch.ts";
 import { addCaCertificateAction, deleteCaCertificateAction, refreshCrlAction, registerLocalCaAction, setActiveAction } from "./actions.ts";
 import { Pager } from "@/components/ui/pager";
 
@@ -186,7 +187,7 @@ export default async function IotCaCertificatesPage({ searchParams }: { searchPa
                       show={showAll ? "all" : undefined}
                       setActive={setActiveAction}
                       remove={deleteCaCertificateAction}
-                      refreshCrl={c.crlDistributionPoints.some((u) => /^https?:\/\//i.test(u)) ? refreshCrlAction : undefined}
+                      refreshCrl={c.crlDistributionPoints.some(isHttpUrl) ? refreshCrlAction : undefined}
                     />
                   </td>
                 </tr>
