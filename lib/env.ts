@@ -50,6 +50,7 @@ const schema = z.object({
   PORTCULLIS_IOT_CRL_REFRESH_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
   /** Worker threads for a fleet's CSR checks and signing (default: two, or one per core when fewer); 0 keeps that work on the main thread. */
   PORTCULLIS_PKI_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
+  PORTCULLIS_PKI_WORKER_WARMUP: z.coerce.number().int().min(0).max(100_000).optional(),
   /** The worker bundle (default: <Next.js build directory>/portcullis/pki-worker.cjs, written by `npm run build`). */
   PORTCULLIS_PKI_WORKER_BUNDLE: z.string().optional(),
   NODE_ENV: z.string().default("development"),

@@ -9,6 +9,7 @@ import { reinitializeCaServer } from "./reinitialize-server.ts";
 import { submitRequest } from "./requests.ts";
 import { serverFilePaths } from "./server-files.ts";
 import { BULK_ISSUE_MAX, startBulkIssue } from "./bulk-issue.ts";
+import { issueRequest } from "./issue-request.ts";
 
 const scratch = useIsolatedDataDir("bulk-issue", { PORTCULLIS_PUBLIC_URL: undefined });
 const KEY_PW = "bulk test CA password";
@@ -116,6 +117,25 @@ describe("bulk issuance", () => {
     expect(again.skipped[0].reason).toMatch(/already issued \(certificate number \d\)/);
     expect(again.failed.map((f) => f.id)).toEqual([bad.id]);
     expect((await certificates()).map((c) => c.number)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("refuses a request whose stored CSR was replaced after submission (its fingerprint no longer matches), alone or in a batch, and numbers nothing for it", async () => {
+    const ids = await submitDevices(3);
+    const db = await getDb();
+    // Another validly signed CSR, written over the one that was checked and fingerprinted.
+    const other = csr("/CN=intruder.example.com", ["-addext", "subjectAltName=DNS:intruder.example.com"]);
+    await db.certificateRequest.update({ where: { id: ids[1] }, data: { csrPem: other } });
+    const altered = /^The stored CSR of this request does not match the fingerprint recorded when it was submitted; it was altered, and nothing was issued$/;
+
+    await expectAppError(issueRequest(ids[1], input, { actor: "admin" }), "validation_failed");
+    await expect(issueRequest(ids[1], input, { actor: "admin" })).rejects.toThrow(altered);
+    const r = await startBulkIssue({ ...input, ids }, { actor: "admin" });
+    expect(r.issued.map((x) => x.id)).toEqual([ids[0], ids[2]]);
+    expect(r.issued.map((x) => x.number)).toEqual([1, 2]);
+    expect(r.failed).toEqual([{ id: ids[1], code: "validation_failed", message: expect.stringMatching(altered) }]);
+    expect((await db.certificateRequest.findUniqueOrThrow({ where: { id: ids[1] } })).status).toBe("pending");
+    expect((await certificates()).map((c) => c.requestId)).toEqual([ids[0], ids[2]]);
+    expect(await db.certificate.count({ where: { subject: { contains: "intruder" } } })).toBe(0);
   });
 
   it("an interrupted batch, run again, issues the rest: every request once, numbers contiguous", async () => {

@@ -15,7 +15,7 @@ import { AppError, isAppError, type AppErrorCode } from "../errors/app-error.ts"
 import { recordAudit } from "../audit/audit-log.ts";
 import { deliverMail } from "../mail/outbox.ts";
 import { signItems } from "../pki/worker/pool.ts";
-import { afterUnlock, mirrorSrl, signSettings, storeIssued, validateIssueInput, type IssueInput, type SignedForRequest, type UnlockedCa, type ValidIssueInput } from "./issue-request.ts";
+import { afterUnlock, ISSUED_REQUEST_FIELDS, mirrorSrl, signSettings, storeIssued, validateIssueInput, type IssueInput, type SignedForRequest, type UnlockedCa, type ValidIssueInput } from "./issue-request.ts";
 import { requireCaServer, unlockCa, type CaServerRow } from "./server-context.ts";
 
 /** Requests one call handles at most; larger batches are sent in several calls. */
@@ -184,7 +184,7 @@ function recordFailure(id: string, e: unknown, into: Progress): void {
  * there are some); the others are skipped, refusals recorded.
  */
 async function signChunk(ids: string[], v: ValidIssueInput, ca: CaServerRow, unlocked: UnlockedCa, o: { now: Date; portalUrl?: string }, into: Progress): Promise<SignedForRequest[]> {
-  const rows = await (await getDb()).certificateRequest.findMany({ where: { id: { in: ids } } });
+  const rows = await (await getDb()).certificateRequest.findMany({ where: { id: { in: ids } }, select: ISSUED_REQUEST_FIELDS });
   const byId = new Map(rows.map((r) => [r.id, r]));
   const pending: typeof rows = [];
   for (const id of ids) {
@@ -194,7 +194,7 @@ async function signChunk(ids: string[], v: ValidIssueInput, ca: CaServerRow, unl
       into.skipped.push({ id, reason: `This request was already ${request.status}${request.certificateNumber ? ` (certificate number ${request.certificateNumber})` : ""}; nothing was changed` });
     } else pending.push(request);
   }
-  const outcomes = await signItems(pending.map((r) => ({ csrPem: r.csrPem, commonName: r.commonName })), signSettings(v, ca, o), unlocked);
+  const outcomes = await signItems(pending.map((r) => ({ csrPem: r.csrPem, commonName: r.commonName, sha256Fingerprint: r.sha256Fingerprint })), signSettings(v, ca, o), unlocked);
   const signed: SignedForRequest[] = [];
   for (const [i, request] of pending.entries()) {
     const outcome = outcomes[i]!;

@@ -8,9 +8,10 @@
 import { promises as fs } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { getDb } from "../db/index.ts";
+import { getDb, sqliteConnection } from "../db/index.ts";
 import { Prisma } from "../db/generated/sqlite/client.ts";
-import { insertMany } from "../db/insert-many.ts";
+import { dateParameter, insertMany } from "../db/insert-many.ts";
+import { runEach } from "../db/sqlite-direct.ts";
 import { AppError, type FieldErrors } from "../errors/app-error.ts";
 import { env } from "../env.ts";
 import type { CheckedCertificate } from "../pki/preview.ts";
@@ -88,8 +89,26 @@ export async function issueRequest(id: string, input: IssueInput, opts: { actor:
 export type ValidIssueInput = ReturnType<typeof validate>;
 export { validate as validateIssueInput };
 
+/** What issuance reads of a request (a fleet's chunk reads 250 at once: no more than this). */
+export const ISSUED_REQUEST_FIELDS = {
+  id: true,
+  status: true,
+  certificateNumber: true,
+  csrPem: true,
+  commonName: true,
+  sha1Fingerprint: true,
+  sha256Fingerprint: true,
+  subject: true,
+  hostname: true,
+  instance: true,
+  filename: true,
+  contactName: true,
+  contactEmail: true,
+  renewalOf: true,
+} as const;
+
 async function pendingRequest(id: string) {
-  const request = await (await getDb()).certificateRequest.findUnique({ where: { id } });
+  const request = await (await getDb()).certificateRequest.findUnique({ where: { id }, select: ISSUED_REQUEST_FIELDS });
   if (!request) throw new AppError("not_found", "No such request");
   if (request.status !== "pending") throw new AppError("conflict", `This request was already ${request.status}${request.certificateNumber ? ` (certificate number ${request.certificateNumber})` : ""}; nothing was changed`);
   return request;
@@ -182,6 +201,9 @@ function issuerName(certificate: UnlockedCa["certificate"]): string {
   return name;
 }
 
+/** The CA row's counter and mail settings: what storing certificates reads back (not its PEMs, keys and CRL). */
+const NUMBER_AND_SMTP = { nextNumber: true, smtpHost: true, smtpPort: true, smtpSecure: true, smtpUsername: true, smtpPasswordEnc: true, smtpFrom: true } as const;
+
 /**
  * Stores signed certificates in one transaction: every request is claimed (all still
  * pending, or nothing is stored: conflict), the numbers are taken with one atomic increment
@@ -195,14 +217,18 @@ export async function storeIssued(batch: SignedForRequest[], v: ValidIssueInput,
   const issuer = issuerName(unlocked.certificate);
   const base = portalBase(env().PORTCULLIS_PUBLIC_URL ?? opts.portalUrl);
   const ids = batch.map((b) => b.request.id);
+  // SQLite: the per-request writes go straight to its connection (lib/db/sqlite-direct.ts).
+  const direct = sqliteConnection();
   return db.$transaction(
     async (tx) => {
       // Claim the requests first: a second administrator (or a double click) finds them taken.
-      const claimed = await tx.certificateRequest.updateMany({ where: { id: { in: ids }, status: "pending" }, data: { status: "issued", pendingKey: null, processedAt: now, processedBy: actor } });
-      if (claimed.count !== ids.length) {
+      const claimed = direct
+        ? runEach(direct, `UPDATE "CertificateRequest" SET "status" = 'issued', "pendingKey" = NULL, "processedAt" = ?, "processedBy" = ? WHERE "id" = ? AND "status" = 'pending'`, ids.map((id) => [dateParameter(now) as string, actor, id]))
+        : (await tx.certificateRequest.updateMany({ where: { id: { in: ids }, status: "pending" }, data: { status: "issued", pendingKey: null, processedAt: now, processedBy: actor } })).count;
+      if (claimed !== ids.length) {
         throw new AppError("conflict", ids.length === 1 ? "This request was processed meanwhile by another administrator; nothing was changed" : "Some of these requests were processed meanwhile; nothing was changed");
       }
-      const server = await tx.caServer.update({ where: { id: 1 }, data: { nextNumber: { increment: batch.length } } }).catch((e: unknown) => {
+      const server = await tx.caServer.update({ where: { id: 1 }, data: { nextNumber: { increment: batch.length } }, select: NUMBER_AND_SMTP }).catch((e: unknown) => {
         if ((e as { code?: string }).code === "P2025") throw new AppError("not_configured", "This instance is not configured as a Certificate Authority server");
         throw e;
       });
@@ -234,7 +260,8 @@ export async function storeIssued(batch: SignedForRequest[], v: ValidIssueInput,
         verifiedNote: v.note,
       }));
       await insertMany(tx, "Certificate", rows);
-      if (rows.length === 1) await tx.certificateRequest.update({ where: { id: rows[0].requestId }, data: { certificateNumber: rows[0].number } });
+      if (direct) runEach(direct, `UPDATE "CertificateRequest" SET "certificateNumber" = ? WHERE "id" = ?`, rows.map((r) => [r.number, r.requestId]));
+      else if (rows.length === 1) await tx.certificateRequest.update({ where: { id: rows[0].requestId }, data: { certificateNumber: rows[0].number } });
       else {
         // One statement for the chunk (an update per request costs a query compilation each).
         const cases = Prisma.join(rows.map((r) => Prisma.sql`WHEN ${r.requestId} THEN CAST(${r.number} AS INTEGER)`), " ");

@@ -27,7 +27,7 @@ export async function requireCaServer(db: Tx) {
 export type CaServerRow = Awaited<ReturnType<typeof requireCaServer>>;
 
 /** The SMTP transport of the CA server, or null when e-mail is not configured. */
-export function smtpOf(c: CaServerRow): SmtpSettings | null {
+export function smtpOf(c: Pick<CaServerRow, "smtpHost" | "smtpPort" | "smtpSecure" | "smtpUsername" | "smtpPasswordEnc" | "smtpFrom">): SmtpSettings | null {
   if (!c.smtpHost || !c.smtpPort) return null;
   return {
     host: c.smtpHost,

@@ -23,6 +23,7 @@ interface Holder {
   promise?: Promise<Db>;
   client?: Db;
   provider?: Provider;
+  sqlite?: Database.Database;
 }
 // Survives Next.js dev-server module reloads.
 const holder: Holder = ((globalThis as { __portcullisDb?: Holder }).__portcullisDb ??= {});
@@ -85,7 +86,32 @@ async function connect(): Promise<Db> {
     raw.close();
   }
   holder.provider = "sqlite";
-  return new PrismaClient({ adapter: new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 10_000 }) });
+  const client = new PrismaClient({ adapter: new SharedConnectionSqlite({ url: `file:${file}`, timeout: 10_000 }) });
+  // Connected now, so that sqliteConnection() has the connection from the start.
+  await client.$connect();
+  return client;
+}
+
+/**
+ * The SQLite adapter, keeping its one connection where sqliteConnection() finds it: the
+ * fleet paths write their many rows straight through it (lib/db/insert-many.ts), inside the
+ * same transactions, without Prisma compiling a query per statement.
+ */
+class SharedConnectionSqlite extends PrismaBetterSQLite3 {
+  override async connect() {
+    const adapter = await super.connect();
+    holder.sqlite = (adapter as unknown as { client: Database.Database }).client;
+    return adapter;
+  }
+}
+
+/**
+ * The connection under the SQLite client (null before its first query, and on PostgreSQL).
+ * A statement run on it inside a Prisma transaction belongs to that transaction: SQLite
+ * has one connection here, and the adapter runs a transaction's queries on it.
+ */
+export function sqliteConnection(): Database.Database | null {
+  return holder.provider === "sqlite" && holder.sqlite?.open ? holder.sqlite : null;
 }
 
 /** The database client, migrated and ready. */
@@ -105,5 +131,6 @@ export async function closeDb(): Promise<void> {
   const c = holder.client;
   holder.promise = undefined;
   holder.client = undefined;
+  holder.sqlite = undefined;
   if (c) await c.$disconnect();
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
-import { getDb } from "./index.ts";
+import { databaseProvider, getDb, sqliteConnection } from "./index.ts";
 import { insertMany } from "./insert-many.ts";
 import { useIsolatedDataDir } from "../test-support/data-dir.ts";
 
@@ -74,6 +74,34 @@ describe("insertMany", () => {
     const taken = (await db.certificate.findFirstOrThrow()).serial;
     const rows = [certificateRow(5000, new Date(), null), { ...certificateRow(5001, new Date(), null), serial: taken }];
     await expect(db.$transaction((tx) => insertMany(tx, "Certificate", rows))).rejects.toMatchObject({ code: "P2002" });
+    expect(await db.certificate.count()).toBe(before);
+  });
+
+  it("writes inside the caller's transaction: a rollback takes its rows with the transaction's other writes", async () => {
+    const db = await getDb();
+    // On SQLite the rows go through the client's own connection, not through Prisma.
+    expect(sqliteConnection() !== null).toBe(databaseProvider() === "sqlite");
+    const before = await db.certificate.count();
+    const heads = await db.auditHead.count();
+    await expect(
+      db.$transaction(async (tx) => {
+        await tx.auditHead.upsert({ where: { id: 1 }, create: { id: 1, seq: 0, hash: "0".repeat(64) }, update: { seq: { increment: 1 } } });
+        expect(await insertMany(tx, "Certificate", [certificateRow(7000, new Date(), null), certificateRow(7001, new Date(), null)])).toBe(2);
+        // Seen inside the transaction…
+        expect(await tx.certificate.count()).toBe(before + 2);
+        throw new Error("changed my mind");
+      }),
+    ).rejects.toThrow("changed my mind");
+    // …and gone with it.
+    expect(await db.certificate.count()).toBe(before);
+    expect(await db.auditHead.count()).toBe(heads);
+  });
+
+  it("stores none of the rows on a unique violation outside a transaction too", async () => {
+    const db = await getDb();
+    const before = await db.certificate.count();
+    const taken = (await db.certificate.findFirstOrThrow()).serial;
+    await expect(insertMany(db, "Certificate", [certificateRow(7100, new Date(), null), { ...certificateRow(7101, new Date(), null), serial: taken }])).rejects.toMatchObject({ code: "P2002" });
     expect(await db.certificate.count()).toBe(before);
   });
 

@@ -1,13 +1,15 @@
 /**
- * Many rows in one INSERT statement. Prisma's createMany compiles its query with the data,
- * about 0.3 ms per row; a chunk of a fleet (a batch submission, a bulk issuance and its
- * audit entries) is written with one parameterised statement instead, in the same
- * transaction. Dates are written as each provider's Prisma client writes them, so the
- * rows read back, sort and filter exactly like rows the client wrote.
+ * Many rows at once. Prisma's createMany compiles its query with the data, about 0.3 ms
+ * per row; a chunk of a fleet (a batch submission, a bulk issuance and its audit entries)
+ * is written in the same transaction with one parameterised INSERT on PostgreSQL, and on
+ * SQLite with one prepared statement run per row on the client's own connection (no query
+ * compilation at all). Dates are written as each provider's Prisma client writes them, so
+ * the rows read back, sort and filter exactly like rows the client wrote.
  */
 import { Prisma } from "./generated/sqlite/client.ts";
-import { databaseProvider } from "./index.ts";
+import { databaseProvider, sqliteConnection } from "./index.ts";
 import { isUniqueViolation } from "./unique-violation.ts";
+import { runEach, type SqliteConnection } from "./sqlite-direct.ts";
 
 /** A transaction client: anything with $executeRaw. */
 interface RawExecutor {
@@ -36,6 +38,8 @@ export async function insertMany(tx: RawExecutor, table: InsertTable, rows: Reco
   for (const r of rows) {
     if (Object.keys(r).length !== columns.length) throw new Error(`insertMany: every row of ${table} needs the columns ${columns.join(", ")}`);
   }
+  const direct = sqliteConnection();
+  if (direct) return insertDirect(direct, table, columns, rows);
   const cell = databaseProvider() === "postgres" ? (v: Cell) => (v === undefined ? null : v) : sqliteCell;
   const head = Prisma.raw(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES `);
   const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length));
@@ -49,6 +53,16 @@ export async function insertMany(tx: RawExecutor, table: InsertTable, rows: Reco
     }
   }
   return count;
+}
+
+/** SQLite: one prepared single-row INSERT, run for each row on the client's own connection, inside the caller's transaction. */
+function insertDirect(db: SqliteConnection, table: InsertTable, columns: string[], rows: Record<string, Cell>[]): number {
+  const sql = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`;
+  try {
+    return runEach(db, sql, rows.map((r) => columns.map((c) => sqliteCell(r[c]))));
+  } catch (e) {
+    throw isUniqueViolation(e) ? Object.assign(new Error(`Unique constraint failed on ${table}`, { cause: e }), { code: "P2002" }) : e;
+  }
 }
 
 /** A date as a raw-SQL parameter: the form the provider's Prisma client stores dates in. */

@@ -426,25 +426,16 @@ export async function parseCsr(input: string | Uint8Array, field = "csr"): Promi
   if (!VERIFIABLE_SIGNATURES.has(signatureOid)) throw invalid(`The CSR's signature algorithm (${signatureAlgorithm}) is not supported`);
   if (!(await signatureVerifies(der, signatureOid, criBytes, signatureBits, keyObject, publicKey))) throw invalid("The CSR's signature does not verify: the request was altered or not signed with its own key");
 
-  const { subjectAttributes, commonName } = checkSubject(subjectEl, field);
-  // @peculiar/x509 re-encodes names when it writes certificates; a subject it cannot
-  // reproduce byte for byte could not be copied exactly into the certificate.
-  let name: x509.Name | null = null;
-  let reencoded = Buffer.alloc(0);
-  try {
-    name = new x509.Name(new Uint8Array(subjectEl.bytes));
-    reencoded = Buffer.from(name.toArrayBuffer());
-  } catch {
-    name = null;
-  }
-  if (!name || !reencoded.equals(subjectEl.bytes)) throw invalid("The CSR's subject uses an encoding Portcullis cannot copy into a certificate exactly");
+  const { subjectAttributes, commonName, plain } = checkSubject(subjectEl, field);
+  const subject = plain ? plainSubjectText(subjectAttributes) : peculiarSubjectText(subjectEl.bytes);
+  if (subject === null) throw invalid("The CSR's subject uses an encoding Portcullis cannot copy into a certificate exactly");
 
   const { sans, requestedExtensions } = attributesEl ? readExtensionRequest(attributesEl, field) : { sans: [], requestedExtensions: [] };
   const fp = fingerprints(der);
   return {
     der,
     pem: derToPem(der, "CERTIFICATE REQUEST"),
-    subject: name.toString(),
+    subject,
     subjectDer: Buffer.from(subjectEl.bytes),
     subjectAttributes,
     commonName,
@@ -614,16 +605,53 @@ function decodeString(el: DerElement): string | null {
   }
 }
 
-function checkSubject(subject: DerElement, field: string): { subjectAttributes: ParsedCsr["subjectAttributes"]; commonName: string | null } {
+/**
+ * The subject as text, the way @peculiar/x509 writes it ("C=US, O=…, CN=…"), when it can
+ * re-encode the subject byte for byte: @peculiar/x509 writes the certificates of the
+ * reference issuance path, so a subject it would change could not be copied exactly.
+ * Null when it would change it (or cannot read it).
+ */
+export function peculiarSubjectText(subjectDer: Uint8Array): string | null {
+  try {
+    const name = new x509.Name(new Uint8Array(subjectDer));
+    return Buffer.from(name.toArrayBuffer()).equals(subjectDer) ? name.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The same text for a plain subject (see checkSubject), without the round trip through
+ * @peculiar/x509, which costs as much as the rest of the CSR's checks: every RDN holds one
+ * attribute of a type with a short name, its value printable ASCII in a PrintableString,
+ * UTF8String or IA5String that needs no escaping. Such a subject re-encodes to itself (the
+ * reader takes minimal lengths and OIDs only); csr.test.ts holds the two ways to the same
+ * answers.
+ */
+export function plainSubjectText(attributes: ParsedCsr["subjectAttributes"]): string {
+  return attributes.map((a) => `${a.type}=${a.value}`).join(", ");
+}
+
+/** Printable ASCII that @peculiar/x509's escape() leaves as it is. */
+const PLAIN_VALUE = /^[^ #,+"\\<>;](?:[^,+"\\<>;]*[^ ,+"\\<>;])?$/;
+const PLAIN_TAGS = new Set([0x13, 0x0c, 0x16]);
+
+function isPlainAttribute(oid: string, valueEl: DerElement, value: string): boolean {
+  return PLAIN_TAGS.has(valueEl.tag) && ATTRIBUTE_NAMES[oid] !== undefined && /^[\x20-\x7e]+$/.test(value) && PLAIN_VALUE.test(value);
+}
+
+function checkSubject(subject: DerElement, field: string): { subjectAttributes: ParsedCsr["subjectAttributes"]; commonName: string | null; plain: boolean } {
   const invalid = (message: string) => new AppError("validation_failed", message, { field });
   if (subject.bytes.length > MAX_SUBJECT_DER_BYTES) {
     throw invalid(`The CSR's subject is ${subject.bytes.length} bytes long; at most ${MAX_SUBJECT_DER_BYTES} are accepted`);
   }
   const attributes: ParsedCsr["subjectAttributes"] = [];
+  let plain = true;
   try {
     for (const rdn of derChildren(subject)) {
       const avas = derChildren(expectTag(rdn, TAG.SET));
       if (avas.length === 0) throw new DerError("empty RDN");
+      if (avas.length > 1) plain = false;
       for (const ava of avas) {
         const [typeEl, valueEl, ...rest] = derChildren(expectTag(ava, TAG.SEQUENCE));
         if (!valueEl || rest.length > 0) throw new DerError("bad attribute");
@@ -637,6 +665,7 @@ function checkSubject(subject: DerElement, field: string): { subjectAttributes: 
           throw invalid(`The subject attribute ${type} is ${[...value].length} characters long; at most ${MAX_ATTRIBUTE_LENGTH} are accepted`);
         }
         if (oid === OID_C && !/^[A-Za-z]{2}$/.test(value)) throw invalid(`The subject's country (C) "${value}" is not a two-letter code`);
+        if (plain && !isPlainAttribute(oid, valueEl, value)) plain = false;
         attributes.push({ type, oid, value });
       }
     }
@@ -647,7 +676,7 @@ function checkSubject(subject: DerElement, field: string): { subjectAttributes: 
   if (attributes.length === 0) throw invalid("The CSR's subject is empty; at least one attribute (such as CN) is required");
   const cns = attributes.filter((a) => a.oid === OID_CN);
   if (cns.length > 1) throw invalid("The CSR's subject has more than one common name (CN)");
-  return { subjectAttributes: attributes, commonName: cns[0]?.value ?? null };
+  return { subjectAttributes: attributes, commonName: cns[0]?.value ?? null, plain };
 }
 
 function readExtensionRequest(attributesEl: DerElement, field: string): { sans: San[]; requestedExtensions: RequestedExtension[] } {

@@ -69,6 +69,7 @@ export function validityFor(nowMs: number, days: number, caNotBeforeMs: number, 
 export function read(buf: Buffer): DerElement;
 export function children(el: DerElement): DerElement[];
 export function leanParseCsr(der: Buffer): LeanCsr;
+export function leanReadAcceptedCsr(der: Buffer): LeanCsr;
 export function pemBody(pem: string): Buffer;
 export function finalSans(rules: { requiresServerName: boolean; commonNameAsServerName: boolean }, commonName: string | null, sans: readonly DerSan[]): DerSan[];
 export function publicKeyFromSpki(der: Buffer): KeyObject;

@@ -367,8 +367,21 @@ export function publicKeyFromSpki(der) {
  * checks (csr.ts parseCsr: key sizes, string types, lengths) are not repeated here.
  */
 export function leanParseCsr(der) {
+  return leanRead(der, true);
+}
+
+/**
+ * The same parts of a CSR the portal accepted earlier (parseCsr checked it in full, its
+ * signature included) and has kept since: read without checking the signature again. The
+ * caller makes sure these are the bytes that were checked (their fingerprint).
+ */
+export function leanReadAcceptedCsr(der) {
+  return leanRead(der, false);
+}
+
+function leanRead(der, verifySignature) {
   try {
-    return parseCsrParts(der);
+    return parseCsrParts(der, verifySignature);
   } catch (e) {
     if (e instanceof CsrError) throw e;
     // Reading past a malformed structure, or OpenSSL refusing the key: one plain answer.
@@ -378,7 +391,10 @@ export function leanParseCsr(der) {
 
 class CsrError extends Error {}
 
-function parseCsrParts(der) {
+/** Key types by SubjectPublicKeyInfo algorithm, as KeyObject.asymmetricKeyType names them. */
+const KEY_TYPES = { "1.2.840.10045.2.1": "ec", "1.2.840.113549.1.1.1": "rsa", "1.3.101.112": "ed25519", "1.3.101.113": "ed448" };
+
+function parseCsrParts(der, verifySignature) {
   const outer = read(der);
   if (outer.tag !== 0x30) throw new CsrError("The data is not a certificate signing request");
   const [info, algorithm, signature, extra] = children(outer);
@@ -389,8 +405,15 @@ function parseCsrParts(der) {
   const sigOid = oidText(children(algorithm)[0]);
   if (!(sigOid in CSR_SIGNATURES)) throw new CsrError(`The request's signature algorithm (${sigOid}) is not supported`);
   if (signature.content[0] !== 0) throw new Error("bad signature BIT STRING");
-  const key = publicKeyOf(spki);
-  if (!nodeVerify(CSR_SIGNATURES[sigOid], info.bytes, key, signature.content.subarray(1))) throw new CsrError("The request's signature does not verify");
+  let keyType;
+  if (verifySignature) {
+    const key = publicKeyOf(spki);
+    if (!nodeVerify(CSR_SIGNATURES[sigOid], info.bytes, key, signature.content.subarray(1))) throw new CsrError("The request's signature does not verify");
+    keyType = key.asymmetricKeyType;
+  } else {
+    keyType = KEY_TYPES[oidText(children(children(spki)[0])[0])];
+    if (!keyType) throw new CsrError("The request's key type is not supported");
+  }
 
   let commonName = null;
   for (const rdn of children(subject)) {
@@ -415,7 +438,7 @@ function parseCsrParts(der) {
       }
     }
   }
-  return { subjectDer: subject.bytes, spkiDer: spki.bytes, keyType: key.asymmetricKeyType, commonName, sans };
+  return { subjectDer: subject.bytes, spkiDer: spki.bytes, keyType, commonName, sans };
 }
 
 /** base64 body of one PEM block → DER. */

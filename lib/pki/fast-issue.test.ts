@@ -4,7 +4,7 @@ import { createSelfSignedCa } from "./certificates.ts";
 import { derChildren, parseCsr, readDer, type ParsedCsr } from "./csr.ts";
 import { integerFromHex, ipBytes, keyUsageValue, time } from "./der.mjs";
 import { AppError } from "../errors/app-error.ts";
-import { createFastIssuer, fastInput, issueFast, issueFromCsrDer, prepareIssuer, type PreparedIssuer } from "./fast-issue.ts";
+import { createFastIssuer, fastInput, issueFast, issueFromCsrDer, prepareIssuer, unsignedCertificate, type PreparedIssuer } from "./fast-issue.ts";
 import { FastPool } from "./fast-pool.ts";
 import { issueCertificate, type IssuingCa } from "./issue.ts";
 import { generateKeyPair, type KeyPair } from "./keys.ts";
@@ -150,7 +150,13 @@ describe("the fast engine gives the reference engine's certificates", () => {
           const v = verify(fastFile, ca.file, purpose);
           expect(v.ok, `${purpose}: ${v.output}`).toBe(true);
         }
-        expect(lintCertificate(fast.der, { issuer: ca.certificate, usage: c.usage, now: NOW }).errors).toEqual([]);
+        const lint = lintCertificate(fast.der, { issuer: ca.certificate, usage: c.usage, now: NOW });
+        expect(lint.errors).toEqual([]);
+        // Issuance lints the certificate before the CA key signs it, with a stand-in signature value: the same findings.
+        const unsigned = unsignedCertificate(ca.fast, tbsOf(fast.der));
+        expect(tbsOf(unsigned).equals(tbsOf(fast.der))).toBe(true);
+        expect(lintCertificate(unsigned, { issuer: ca.certificate, usage: c.usage, now: NOW })).toEqual(lint);
+        expect(opensslOk(["x509", "-inform", "DER", "-in", tmp.file(`unsigned-${caName}-${c.request}.der`, unsigned), "-noout", "-subject"])).toContain("subject=");
       });
     }
   }

@@ -148,6 +148,19 @@ export interface FastSigned extends FastIssued {
 
 /** The hot path: the TBSCertificate from constant and per-request parts, signed natively. */
 export function issueFast(issuer: PreparedIssuer, input: FastCertificateInput): FastSigned {
+  return signFastTbs(issuer, buildFastTbs(issuer, input));
+}
+
+/** A to-be-signed certificate and what the signed one reports of it. */
+export interface FastTbs {
+  tbs: Buffer;
+  serialHex: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** The TBSCertificate from the CA's constant parts and the request's. */
+export function buildFastTbs(issuer: CaParts, input: FastCertificateInput): FastTbs {
   if (!isUsage(input.usage)) throw new AppError("bad_request", `Unknown certificate usage "${String(input.usage)}"`, { field: "usage" });
   const serialHex = normalizeSerial(input.serialHex);
   const tbs = buildTbs(issuer, {
@@ -159,9 +172,37 @@ export function issueFast(issuer: PreparedIssuer, input: FastCertificateInput): 
     sans: input.sans,
     spec: extensionSpec(input.usage, input.keyAlgorithm),
   });
-  const signature = nodeSign(issuer.digest, tbs, issuer.privateKey);
-  const der = seq(tbs, issuer.signatureAlgorithmDer, bitString(signature));
-  return { der, tbs, signature, pem: toPem(der), serial: serialHex.replace(/^(00)+/, ""), notBefore: input.notBefore, notAfter: input.notAfter };
+  return { tbs, serialHex, notBefore: input.notBefore, notAfter: input.notAfter };
+}
+
+/** The certificate: `t.tbs` signed natively with the CA key. */
+export function signFastTbs(issuer: Pick<PreparedIssuer, "digest" | "privateKey" | "signatureAlgorithmDer">, t: FastTbs): FastSigned {
+  const signature = nodeSign(issuer.digest, t.tbs, issuer.privateKey);
+  const der = seq(t.tbs, issuer.signatureAlgorithmDer, bitString(signature));
+  return { der, tbs: t.tbs, signature, pem: toPem(der), serial: t.serialHex.replace(/^(00)+/, ""), notBefore: t.notBefore, notAfter: t.notAfter };
+}
+
+/**
+ * The certificate as it will be, with a signature value of the right shape that nothing
+ * signed (for the lint, which reads everything but the signature's bytes): an ECDSA
+ * signature of r = s = 1, or zero bytes as long as an RSA or EdDSA signature.
+ */
+export function unsignedCertificate(issuer: Pick<CaParts, "signatureAlgorithmDer" | "caSpkiDer">, tbs: Buffer): Buffer {
+  return seq(tbs, issuer.signatureAlgorithmDer, bitString(placeholderSignature(issuer.caSpkiDer)));
+}
+
+const placeholders = new WeakMap<Buffer, Buffer>();
+
+function placeholderSignature(caSpkiDer: Buffer): Buffer {
+  let p = placeholders.get(caSpkiDer);
+  if (!p) {
+    const key = createPublicKey({ key: caSpkiDer, format: "der", type: "spki" });
+    const type = key.asymmetricKeyType;
+    const rsaBytes = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 2048) / 8);
+    p = type === "ec" ? Buffer.from([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]) : Buffer.alloc(type === "ed25519" ? 64 : type === "ed448" ? 114 : rsaBytes);
+    placeholders.set(caSpkiDer, p);
+  }
+  return p;
 }
 
 /**

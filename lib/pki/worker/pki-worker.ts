@@ -22,11 +22,11 @@ function caCertificate(der: Uint8Array): x509.X509Certificate {
   return c;
 }
 
-async function each<T, R>(items: T[], run: (item: T) => Promise<R>): Promise<JobResult<R>[]> {
+async function each<T, R>(items: T[], run: (item: T, index: number) => Promise<R>): Promise<JobResult<R>[]> {
   const out: JobResult<R>[] = [];
-  for (const item of items) {
+  for (const [i, item] of items.entries()) {
     try {
-      out.push({ ok: await run(item) });
+      out.push({ ok: await run(item, i) });
     } catch (e) {
       out.push({ error: toJobError(e) });
     }
@@ -42,7 +42,7 @@ async function answer(m: WorkerRequest): Promise<WorkerReply> {
   if (m.op === "check-csrs") return { id: m.id, results: await each(m.csrs, checkSubmittedCsr) };
   const ca = { certificate: caCertificate(m.caCertificateDer), privateKey: m.caKey };
   const settings: SignSettings = m.settings;
-  return { id: m.id, results: await each(m.items, async (item: SignItem) => withoutCertificate(await signItem(item, settings, ca))) };
+  return { id: m.id, results: await each(m.items, async (item: SignItem, i) => withoutCertificate(await signItem(item, settings, ca, i === 0))) };
 }
 
 parentPort!.on("message", (m: WorkerRequest) => {

@@ -18,12 +18,19 @@ import { submitBatch } from "../../ca/batch-submit.ts";
 import { startBulkIssue } from "../../ca/bulk-issue.ts";
 import { buildPkiWorker } from "../../../scripts/build-workers.mjs";
 import { checkSubmittedCsrs, pkiWorkerThreads, resetPkiWorkers, signItems } from "./pool.ts";
-import type { SignSettings } from "./jobs.ts";
+import type { SignItem, SignSettings } from "./jobs.ts";
+import { fingerprint } from "../fingerprint.ts";
+import { pemToDer } from "../pem.ts";
 
 const scratch = useIsolatedDataDir("pki-workers", { PORTCULLIS_PUBLIC_URL: "https://pki.example.com" });
 const KEY_PW = "worker test CA password";
 let counter = 0;
 let restoreEnv: (() => void) | undefined;
+
+/** A CSR as a request row keeps it: with the fingerprint recorded at submission. */
+function stored(csrPem: string, commonName: string): SignItem {
+  return { csrPem, commonName, sha256Fingerprint: fingerprint(pemToDer(csrPem, "CERTIFICATE REQUEST"), "SHA-256") };
+}
 
 function csr(subject: string, extra: string[] = []): string {
   const f = scratch.path(`csr-${++counter}`);
@@ -94,9 +101,11 @@ describe("PKI worker threads", () => {
     const unlocked = await unlockCa(ca, KEY_PW);
     const settings: SignSettings = { usage: "tls", validityDays: 30, now: new Date(), crlUrl: "https://pki.example.com/crl", ocspUrl: "https://pki.example.com/ocsp" };
     const items = [
-      ...Array.from({ length: 6 }, (_, i) => ({ csrPem: csr(`/O=Example/CN=web${i}.example.com`), commonName: `web${i}.example.com` })),
+      ...Array.from({ length: 6 }, (_, i) => stored(csr(`/O=Example/CN=web${i}.example.com`), `web${i}.example.com`)),
       // TLS needs a host name: refused by the usage rules.
-      { csrPem: csr("/O=Example/CN=not a host"), commonName: "not a host" },
+      stored(csr("/O=Example/CN=not a host"), "not a host"),
+      // A stored CSR altered after its fingerprint was recorded.
+      { ...stored(csr("/O=Example/CN=web9.example.com"), "web9.example.com"), sha256Fingerprint: "00" },
     ];
     const onWorkers = await signItems(items, settings, unlocked);
     const onMain = await inThread(() => signItems(items, settings, unlocked));
@@ -114,8 +123,9 @@ describe("PKI worker threads", () => {
         writeFileSync(f, r.ok.pem);
         expect(opensslOk(["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile", caFile, f])).toContain(": OK");
       } else {
-        if (!("error" in r) || !("error" in m)) throw new Error("the host-less TLS request was signed");
+        if (!("error" in r) || !("error" in m)) throw new Error(`item ${i} was signed`);
         expect(r.error.name).toBe("AppError");
+        expect(r.error.message).toMatch(i === 6 ? /host name/i : /^The stored CSR of this request does not match the fingerprint recorded when it was submitted/);
         expect({ code: (r.error as { code?: string }).code, message: r.error.message }).toEqual({ code: (m.error as { code?: string }).code, message: m.error.message });
       }
     }
@@ -150,7 +160,7 @@ describe("PKI worker threads", () => {
     const ca = await requireCaServer(await getDb());
     const unlocked = await unlockCa(ca, KEY_PW);
     const settings: SignSettings = { usage: "tls", validityDays: 30, now: new Date() };
-    const items = Array.from({ length: 40 }, (_, i) => ({ csrPem: csr(`/CN=k${i}.example.com`), commonName: `k${i}.example.com` }));
+    const items = Array.from({ length: 40 }, (_, i) => stored(csr(`/CN=k${i}.example.com`), `k${i}.example.com`));
     const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const running = signItems([...items, ...items, ...items, ...items, ...items], settings, unlocked);
     // End the pool's worker threads while they work.
