@@ -58,11 +58,15 @@ export function entryHash(e: { seq: number; at: Date; actor: string; action: str
 
 /** Appends one entry. Call it with the transaction client of the act it records. */
 export async function appendAudit(tx: AuditDb, event: AuditEvent): Promise<AuditEntryView> {
-  return (await appendAuditMany(tx, [event]))[0];
+  return toView((await appendRows(tx, [event]))[0]!);
 }
 
 /** Appends entries in order, one after the other in the chain (a batch's acts), in a few statements. */
-export async function appendAuditMany(tx: AuditDb, events: AuditEvent[]): Promise<AuditEntryView[]> {
+export async function appendAuditMany(tx: AuditDb, events: AuditEvent[]): Promise<void> {
+  await appendRows(tx, events);
+}
+
+async function appendRows(tx: AuditDb, events: AuditEvent[]) {
   const k = events.length;
   if (k === 0) return [];
   // Taking the head first locks it until this transaction ends.
@@ -93,7 +97,7 @@ export async function appendAuditMany(tx: AuditDb, events: AuditEvent[]): Promis
   });
   await insertMany(tx, "AuditEntry", rows);
   await tx.auditHead.update({ where: { id: 1 }, data: { hash: prevHash } });
-  return rows.map(toView);
+  return rows;
 }
 
 /** Appends one entry in a transaction of its own (acts with no other write, e.g. a failed sign-in). */

@@ -10,6 +10,7 @@
 import { createPublicKey, generateKeyPair as generateKeyPairCallback, verify as nodeVerify, type KeyObject } from "node:crypto";
 import { AppError } from "../errors/app-error.ts";
 import { toBuffer } from "./bytes.ts";
+import { pemToDer } from "./pem.ts";
 import type { IssuedCertificate, IssueOptions, IssuingCa } from "./issue.ts";
 import { buildFastTbs, fastInput, issueFast, prepareCaParts, signFastTbs, unsignedCertificate, type CaParts, type FastIssued, type IssuableCsr } from "./fast-issue.ts";
 import { fingerprints } from "./fingerprint.ts";
@@ -89,13 +90,21 @@ function checked(issued: FastIssued, lintWarnings: Finding[]): CheckedCertificat
   return withParsedCertificate({ pem: issued.pem, der: issued.der, serial: issued.serial, notBefore: issued.notBefore, notAfter: issued.notAfter, sha1Fingerprint: fp.sha1, sha256Fingerprint: fp.sha256, lintWarnings });
 }
 
-/** The certificate's fields with `certificate`, parsed from the DER when first read (most callers never do). */
-export function withParsedCertificate(fields: Omit<CheckedCertificate, "certificate">): CheckedCertificate {
+/**
+ * The certificate's fields with `certificate`, parsed from the DER when first read (most
+ * callers never do); without `der`, that too is read from the PEM when first asked for.
+ */
+export function withParsedCertificate(fields: Omit<CheckedCertificate, "certificate" | "der"> & { der?: Buffer }): CheckedCertificate {
   let parsed: x509.X509Certificate | undefined;
+  let der = fields.der;
+  const { der: _given, ...rest } = fields;
   return {
-    ...fields,
+    ...rest,
+    get der() {
+      return (der ??= pemToDer(fields.pem, "CERTIFICATE"));
+    },
     get certificate() {
-      return (parsed ??= new x509.X509Certificate(new Uint8Array(fields.der)));
+      return (parsed ??= new x509.X509Certificate(new Uint8Array(this.der)));
     },
   };
 }

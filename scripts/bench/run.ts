@@ -21,7 +21,7 @@ import { describeMachine, machineInfo, requireOpenssl } from "./machine.ts";
 import { measureOpensslCa, measureOpensslX509, verifyWithOpenssl, type CaFiles } from "./openssl-bench.ts";
 import { closeDb, measureQueue, useDatabase } from "./queue-bench.ts";
 import { BASELINE_ID, formatMarkdown, formatTable, skippedFigure, toJson, writeReport, type BenchReport, type Figure } from "./report.ts";
-import { BENCH_DIST_DIR, buildInto, buildState, candidateDistDirs, RssSampler, startServer, type RunningServer } from "./server.ts";
+import { BENCH_DIST_DIR, buildInto, buildState, candidateDistDirs, RssSampler, startServer, waitForIdle, type RunningServer } from "./server.ts";
 import { measureSigning } from "./signing.ts";
 import { BenchError, round } from "./util.ts";
 
@@ -280,6 +280,9 @@ async function main(): Promise<number> {
       await configureCa(server.base, token, caKeyPassword, p.validityDays);
       await requireConfiguredCa(server.base, token);
       ca = caFilesIn(dataDir, caKeyPassword, server.base);
+      // Nothing is measured beside a server still busy starting (its PKI workers warm up).
+      const settled = await waitForIdle(server.pid);
+      if (settled > 1) log(`  the server settled after ${round(settled, 1)} s`);
     } else {
       const dataDir = join(scratch, "in-process");
       await useDatabase(dataDir);
@@ -388,6 +391,7 @@ async function main(): Promise<number> {
           pgToken = await adminToken(s.base, adminUser, adminPassword);
           await configureCa(s.base, pgToken, caKeyPassword, p.validityDays);
           const pgCa = await requireConfiguredCa(s.base, pgToken);
+          await waitForIdle(s.pid);
           if (!wanted("c")) return;
           log(`  (c) HTTP, PostgreSQL: ${p.certs} submissions then ${p.certs} issues`);
           const r = await measureHttp({ base: s.base, token: pgToken, caKeyPassword, csrs, concurrency: p.concurrency, db: "postgres", dbLabel: "PostgreSQL", sampler: new RssSampler(s.pid) });

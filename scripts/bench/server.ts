@@ -152,6 +152,37 @@ function vmRssKb(pid: number): number {
   }
 }
 
+/** CPU time (user + system) of a process, in clock ticks; 0 once it is gone. */
+function cpuTicks(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces): state is the 3rd, utime the 14th, stime the 15th.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits until a process tree is idle: under 5 % of one core over half a second (a server
+ * that just started warms its PKI worker threads up for a second or two). Figures measured
+ * beside it are then not measured against that work. Answers the seconds waited; gives up
+ * after `maxSeconds`.
+ */
+export async function waitForIdle(rootPid: number, maxSeconds = 30): Promise<number> {
+  const start = performance.now();
+  const ticksPerSecond = 100;
+  const tree = () => processTree(rootPid).reduce((s, p) => s + cpuTicks(p), 0);
+  let before = tree();
+  while ((performance.now() - start) / 1000 < maxSeconds) {
+    await sleep(500);
+    const now = tree();
+    if ((now - before) / ticksPerSecond < 0.025) break;
+    before = now;
+  }
+  return (performance.now() - start) / 1000;
+}
+
 /** Samples the summed VmRSS of a process tree until stopped; the tree is re-read every few samples. */
 export class RssSampler {
   private timer: NodeJS.Timeout | null = null;

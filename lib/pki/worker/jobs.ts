@@ -61,8 +61,8 @@ export interface SignItem {
   sha256Fingerprint: string;
 }
 
-/** A CheckedCertificate without its parsed-certificate accessor (a class). */
-export type SignedCertificate = Omit<CheckedCertificate, "certificate">;
+/** A CheckedCertificate as it crosses a thread: without its parsed-certificate accessor (a class) and its DER (the PEM holds it). */
+export type SignedCertificate = Omit<CheckedCertificate, "certificate" | "der">;
 
 /**
  * A stored request's CSR, checked in full (its signature included) when it was submitted,
@@ -104,12 +104,12 @@ export async function signItem(item: SignItem, s: SignSettings, ca: { certificat
 }
 
 export function withoutCertificate(c: CheckedCertificate): SignedCertificate {
-  return { pem: c.pem, der: c.der, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter, sha1Fingerprint: c.sha1Fingerprint, sha256Fingerprint: c.sha256Fingerprint, lintWarnings: c.lintWarnings };
+  return { pem: c.pem, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter, sha1Fingerprint: c.sha1Fingerprint, sha256Fingerprint: c.sha256Fingerprint, lintWarnings: c.lintWarnings };
 }
 
-/** A certificate back from a worker (its Buffer arrives as a Uint8Array), with the accessor again. */
+/** A certificate back from a worker, with the accessor again; its DER is read from the PEM when first asked for (a fleet's storing never does). */
 export function withCertificate(s: SignedCertificate): CheckedCertificate {
-  return withParsedCertificate({ ...s, der: Buffer.from(s.der.buffer, s.der.byteOffset, s.der.byteLength) });
+  return withParsedCertificate(s);
 }
 
 /**
