@@ -138,6 +138,21 @@ describe("bulk issuance", () => {
     expect(await db.certificate.count({ where: { subject: { contains: "intruder" } } })).toBe(0);
   });
 
+  it("two bulk issuances of the same requests at once: each request issued once, numbers contiguous, the other call skips it", async () => {
+    const ids = await submitDevices(24);
+    const [a, b] = await Promise.all([startBulkIssue({ ...input, ids }, { actor: "admin", chunkSize: 5 }), startBulkIssue({ ...input, ids: [...ids].reverse() }, { actor: "admin", chunkSize: 7 })]);
+    expect([...a.failed, ...b.failed]).toEqual([]);
+    const issued = [...a.issued, ...b.issued];
+    expect(issued.map((x) => x.id).sort()).toEqual([...ids].sort());
+    expect(issued.map((x) => x.number).sort((x, y) => x - y)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    expect(a.skipped.length + b.skipped.length).toBe(24);
+    const certs = await certificates();
+    expect(certs.map((c) => c.number)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    expect(new Set(certs.map((c) => c.requestId)).size).toBe(24);
+    const db = await getDb();
+    for (const c of certs) expect((await db.certificateRequest.findUniqueOrThrow({ where: { id: c.requestId } })).certificateNumber).toBe(c.number);
+  });
+
   it("an interrupted batch, run again, issues the rest: every request once, numbers contiguous", async () => {
     const ids = await submitDevices(12, "BATCH-7");
     const other = await submitDevices(2, "OTHER");
