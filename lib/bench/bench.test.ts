@@ -124,6 +124,10 @@ describe("npm run bench -- --short", () => {
     }
     for (const id of ["c.sqlite.submit", "c.sqlite.issue", "c.sqlite.end-to-end", "c.sqlite.fleet-submit", "c.sqlite.fleet-issue", "c.sqlite.fleet-end-to-end", "c.sqlite.rss"]) expect(byId(id)?.value, id).toBeGreaterThan(0);
     expect(byId("c.sqlite.rss")!.target).toBe("< 512 MB");
+    // The HTTP target is judged on the fleet path; the one-by-one row says so.
+    expect(byId("c.sqlite.fleet-end-to-end")!.target).toMatch(/^≥ 1× \(d\), ≥ 20× \(e\)$/);
+    expect(byId("c.sqlite.end-to-end")!.target).toBeNull();
+    expect(byId("c.sqlite.end-to-end")!.note).toMatch(/the target is judged on the fleet row/);
     expect(byId("f.sqlite.http.first")?.value).toBeGreaterThan(0);
   });
 
