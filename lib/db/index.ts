@@ -106,7 +106,7 @@ class SharedConnectionSqlite extends PrismaBetterSQLite3 {
 }
 
 /**
- * The connection under the SQLite client (null before its first query, and on PostgreSQL).
+ * The connection under the SQLite client (null on PostgreSQL, and before getDb() has connected).
  * A statement run on it inside a Prisma transaction belongs to that transaction: SQLite
  * has one connection here, and the adapter runs a transaction's queries on it.
  */
