@@ -7,6 +7,9 @@
  *   `unavailable` with Retry-After, in bounded time, never a 500), the same calls succeed
  *   on retry once the server is back (the instances reconnect by themselves and stay up),
  *   and nothing is half-issued.
+ * - PostgreSQL stopped in the middle of a bulk issuance: the call answers 503 with the
+ *   chunks stored so far kept, and the same selection sent again once the server is back
+ *   issues the rest.
  * - An instance killed mid-batch: instance A is SIGKILLed while it bulk-issues; the same
  *   selection sent to instance B finishes the batch. Each request issued once, numbers
  *   1..N with no gap, serials unique, the SRL mirrors the database, the audit chain holds.
@@ -407,6 +410,70 @@ test("PostgreSQL restarted under load: calls in flight answer 503 unavailable, s
   }
   a.kill();
   b.kill();
+});
+
+test("PostgreSQL stopped in the middle of a bulk issuance: 503 unavailable, the chunks stored so far kept, the same batch sent again issues the rest", async () => {
+  test.setTimeout(240_000);
+  const TOTAL = 500;
+  const dbUrl = await createDatabase("portcullis_bulk_outage");
+  const s = await startServer(instancePort(0), sharedDatabaseEnv(dbUrl, ADMIN));
+  const token = await adminToken(s.base);
+  const caDir = join(work, "outage-ca");
+  const caFile = await configureCa(s.base, token, "OutageCA", caDir);
+  const csrs = await makeCsrs(TOTAL, "bo");
+  const submitted = await call("POST", `${s.base}/api/v1/admin/csrs/batch`, { contact: { name: "Fleet Operator", email: "fleet@example.com" }, instance: "BO", requests: csrs.map((csr, i) => ({ csr, hostname: `bo-${i}.fleet.example.com`, filename: `bo-${i}` })) }, token);
+  expect(submitted.status, JSON.stringify(submitted.json).slice(0, 300)).toBe(201);
+  const batchId = submitted.json.batchId as string;
+
+  // A request of the second chunk (of 250) is locked, so that the second chunk's claim
+  // waits: the server goes away once the first chunk is committed and while the second is
+  // in its transaction.
+  const holder = new pg.Client({ connectionString: dbUrl });
+  await holder.connect();
+  holder.on("error", () => undefined);
+  await holder.query("BEGIN");
+  await holder.query(`SELECT "id" FROM "CertificateRequest" WHERE "id" = $1 FOR UPDATE`, [submitted.json.requests[400].id]);
+  const bulk = call("POST", `${s.base}/api/v1/admin/csrs/bulk-issue`, { ...ISSUE_BODY, batchId }, token);
+  const t0 = Date.now();
+  let seen = 0;
+  while ((seen = (await holder.query(`SELECT count(*)::int AS n FROM "Certificate"`)).rows[0].n as number) === 0 && Date.now() - t0 < 60_000) await sleep(5);
+  expect(seen).toBe(250);
+  // By now the second chunk is signed and its transaction waits on the lock.
+  await sleep(300);
+  await pgScript("pause");
+  await holder.end().catch(() => undefined);
+  const answer = await bulk;
+  await pgScript("resume");
+
+  expect(answer.status, JSON.stringify(answer.json).slice(0, 300)).toBe(503);
+  expect(answer.json.error.code).toBe("unavailable");
+  expect(answer.retryAfter).toMatch(/^\d+$/);
+  expect(answer.ms).toBeLessThan(CALL_LIMIT_MS);
+  // Whole chunks or nothing: what was committed before the outage stays, in step with its requests.
+  const left = await expectConsistent(dbUrl);
+  console.log(`bulk issuance through an outage: ${left.issued} of ${TOTAL} issued before it, answered ${answer.status} after ${answer.ms} ms`);
+  expect(left.issued % 250).toBe(0);
+  expect(left.issued).toBeGreaterThan(0);
+  expect(left.issued).toBeLessThan(TOTAL);
+
+  // Sent again once the server is back (the instance reconnects by itself): the rest is issued.
+  const again = await call("POST", `${s.base}/api/v1/admin/csrs/bulk-issue`, { ...ISSUE_BODY, batchId }, token);
+  expect(again.status, JSON.stringify(again.json).slice(0, 300)).toBe(200);
+  expect(again.json.failed).toEqual([]);
+  expect(again.json.issued).toHaveLength(TOTAL - left.issued);
+  const final = await expectConsistent(dbUrl);
+  expect(final.issued).toBe(TOTAL);
+  expect(final.pending).toEqual([]);
+  expect(srlNumber(caDir, "OutageCA")).toBe(TOTAL + 1);
+  await expectAuditChainHolds(s.base, token);
+  for (const n of [1, TOTAL]) {
+    const pem = await (await fetch(`${s.base}/api/v1/certificates/${n}?format=pem`)).text();
+    const f = join(work, `bo-cert${n}.pem`);
+    writeFileSync(f, pem);
+    expect(opensslOk(["verify", "-x509_strict", "-CAfile", caFile, f])).toContain(": OK");
+  }
+  expectCleanLog(s);
+  s.kill();
 });
 
 test("an instance SIGKILLed in the middle of a bulk issuance: the same selection on another instance finishes it, each request once", async () => {

@@ -3,7 +3,8 @@
  * write transaction, as a second instance or a sqlite3 shell would). Issuance waits for
  * the lock up to the busy timeout (10 s, lib/db/index.ts) and succeeds when it is released
  * in time; past it, the caller gets a clear 503 `unavailable` — never a 500 — and nothing
- * was issued: the request is still pending and the number was not used.
+ * was issued: the request is still pending and the number was not used. The same for a
+ * bulk issuance, whose chunk is written on the client's own connection.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -15,6 +16,7 @@ import { useIsolatedDataDir } from "../test-support/data-dir.ts";
 import { insertAdmin } from "../auth/test-support.ts";
 import { createApiToken } from "../auth/api-tokens.ts";
 import { POST as issueApi } from "../../app/api/v1/admin/csrs/[id]/issue/route.ts";
+import { POST as bulkApi } from "../../app/api/v1/admin/csrs/bulk-issue/route.ts";
 import { configureCaServer } from "./configure-server.ts";
 import { submitRequest } from "./requests.ts";
 import { issueRequest } from "./issue-request.ts";
@@ -108,5 +110,36 @@ describe("a database locked by another process", () => {
     expect(retry.status).toBe(201);
     expect(((await retry.json()) as { number: number }).number).toBe(before.nextNumber);
     expect(await state()).toEqual({ nextNumber: before.nextNumber + 1, certificates: before.certificates + 1, srl: "03\n" });
+  }, 60_000);
+
+  it("a bulk issuance under a lock held past the busy timeout answers 503 too, stores nothing of its chunk, and the retry issues it", async () => {
+    const fleet = [await pending("f1.example.com"), await pending("f2.example.com"), await pending("f3.example.com")];
+    const admin = await insertAdmin("locked-bulk-admin");
+    const { token } = await createApiToken(admin.id, { name: "lock test" });
+    const bulk = () =>
+      bulkApi(
+        new Request("http://127.0.0.1/api/v1/admin/csrs/bulk-issue", {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ ids: fleet, usage: "tls", caKeyPassword: KEY_PW, fingerprintVerified: true }),
+        }),
+        { params: Promise.resolve({}) },
+      );
+    const before = await state();
+    const lock = await holdLock(13_000);
+    // The chunk's claims, certificates and audit entries go straight to the client's connection: the same busy timeout applies.
+    const res = await bulk();
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+    await lock.released;
+    const db = await getDb();
+    for (const f of fleet) expect((await db.certificateRequest.findUniqueOrThrow({ where: { id: f } })).status).toBe("pending");
+    expect(await state()).toEqual(before);
+
+    const retry = await bulk();
+    expect(retry.status).toBe(200);
+    expect(((await retry.json()) as { issued: { number: number }[] }).issued.map((x) => x.number)).toEqual([0, 1, 2].map((i) => before.nextNumber + i));
+    expect((await state()).certificates).toBe(before.certificates + 3);
   }, 60_000);
 });
