@@ -9,8 +9,9 @@
  * numbers have no gaps and each entry links to its true predecessor.
  */
 import { createHash } from "node:crypto";
-import { getDb, type Db } from "../db/index.ts";
-import { insertMany } from "../db/insert-many.ts";
+import { getDb, sqliteConnection, type Db } from "../db/index.ts";
+import { insertDirect, insertMany } from "../db/insert-many.ts";
+import { atomically, getOne, runEach, type SqliteConnection } from "../db/sqlite-direct.ts";
 import { AppError } from "../errors/app-error.ts";
 import { isUniqueViolation } from "../db/unique-violation.ts";
 
@@ -69,6 +70,9 @@ export async function appendAuditMany(tx: AuditDb, events: AuditEvent[]): Promis
 async function appendRows(tx: AuditDb, events: AuditEvent[]) {
   const k = events.length;
   if (k === 0) return [];
+  // SQLite: the same statements on the client's own connection (lib/db/sqlite-direct.ts), in the caller's transaction.
+  const direct = sqliteConnection();
+  if (direct) return appendRowsDirect(direct, events);
   // Taking the head first locks it until this transaction ends.
   let head = await tx.auditHead.updateMany({ where: { id: 1 }, data: { seq: { increment: k } } });
   if (head.count === 0) {
@@ -80,8 +84,33 @@ async function appendRows(tx: AuditDb, events: AuditEvent[]) {
     }
   }
   const { seq: last, hash } = await tx.auditHead.findUniqueOrThrow({ where: { id: 1 } });
+  const rows = chained(events, last, hash);
+  await insertMany(tx, "AuditEntry", rows);
+  await tx.auditHead.update({ where: { id: 1 }, data: { hash: rows.at(-1)!.hash } });
+  return rows;
+}
+
+/** appendRows on SQLite's connection: the head moved and read in one statement, all of it or nothing. */
+function appendRowsDirect(db: SqliteConnection, events: AuditEvent[]) {
+  return atomically(db, () => {
+    const k = events.length;
+    let head = getOne(db, `UPDATE "AuditHead" SET "seq" = "seq" + ? WHERE "id" = 1 RETURNING "seq", "hash"`, [k]);
+    if (!head) {
+      runEach(db, `INSERT INTO "AuditHead" ("id", "seq", "hash") VALUES (1, ?, ?)`, [[k, GENESIS_HASH]]);
+      head = { seq: k, hash: GENESIS_HASH };
+    }
+    const rows = chained(events, Number(head.seq), String(head.hash));
+    insertDirect(db, "AuditEntry", Object.keys(rows[0]!), rows);
+    runEach(db, `UPDATE "AuditHead" SET "hash" = ? WHERE "id" = 1`, [[rows.at(-1)!.hash]]);
+    return rows;
+  });
+}
+
+/** The entries for `events`, numbered up to `last` and chained from `hash`. */
+function chained(events: AuditEvent[], last: number, hash: string) {
+  const k = events.length;
   let prevHash = hash;
-  const rows = events.map((event, i) => {
+  return events.map((event, i) => {
     const row = {
       seq: last - k + 1 + i,
       at: event.at ?? new Date(),
@@ -95,9 +124,6 @@ async function appendRows(tx: AuditDb, events: AuditEvent[]) {
     prevHash = entryHash(row);
     return { ...row, hash: prevHash };
   });
-  await insertMany(tx, "AuditEntry", rows);
-  await tx.auditHead.update({ where: { id: 1 }, data: { hash: prevHash } });
-  return rows;
 }
 
 /** Appends one entry in a transaction of its own (acts with no other write, e.g. a failed sign-in). */

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { getDb, sqliteConnection } from "../db/index.ts";
 import { Prisma } from "../db/generated/sqlite/client.ts";
 import { dateParameter, insertMany } from "../db/insert-many.ts";
-import { runEach } from "../db/sqlite-direct.ts";
+import { getOne, runEach } from "../db/sqlite-direct.ts";
 import { AppError, type FieldErrors } from "../errors/app-error.ts";
 import { env } from "../env.ts";
 import type { CheckedCertificate } from "../pki/preview.ts";
@@ -324,15 +324,38 @@ export async function mirrorSrlAtStart(): Promise<void> {
   if (c) await mirrorSrl(c.directory, c.fileNameRoot);
 }
 
+/** Per SRL file: the writes, one after the other, and the next one not yet started. */
+const srlWrites = new Map<string, { tail: Promise<void>; waiting: Promise<void> | null }>();
+
 /**
  * Writes `<root>.srl` from the database's counter (the truth), atomically. A failure
- * here does not undo the issuance; the next issuance rewrites the mirror.
+ * here does not undo the issuance; the next issuance rewrites the mirror. The writes of
+ * one file run one at a time, each reading the counter when it starts; callers that
+ * arrive while one waits to start share it (it reads the counter after their commits),
+ * so concurrent issuances write the file a few times rather than once each, and the last
+ * write is never an older count.
  */
-export async function mirrorSrl(directory: string, root: string): Promise<void> {
-  const db = await getDb();
-  const c = await db.caServer.findUnique({ where: { id: 1 }, select: { nextNumber: true } });
-  if (!c) return;
+export function mirrorSrl(directory: string, root: string): Promise<void> {
   const { srl } = serverFilePaths(directory, root);
+  let writes = srlWrites.get(srl);
+  if (!writes) srlWrites.set(srl, (writes = { tail: Promise.resolve(), waiting: null }));
+  if (writes.waiting) return writes.waiting;
+  const w = writes;
+  const next = w.tail.then(() => {
+    w.waiting = null;
+    return writeSrl(srl);
+  });
+  w.waiting = next;
+  // A write that failed (the database away) does not stop the ones after it.
+  w.tail = next.catch(() => undefined);
+  return next;
+}
+
+async function writeSrl(srl: string): Promise<void> {
+  const direct = sqliteConnection();
+  const row = direct ? getOne(direct, `SELECT "nextNumber" FROM "CaServer" WHERE "id" = 1`, []) : await (await getDb()).caServer.findUnique({ where: { id: 1 }, select: { nextNumber: true } });
+  if (!row) return;
+  const c = { nextNumber: Number(row.nextNumber) };
   const tmp = join(srl, "..", `.${randomBytes(6).toString("hex")}.srl.tmp`);
   try {
     await fs.writeFile(tmp, srlText(c.nextNumber), { mode: 0o600 });

@@ -190,6 +190,21 @@ describe("issuing", () => {
   });
 });
 
+describe("the SRL mirror", () => {
+  it("ends at the database's counter after concurrent issuances of different requests", async () => {
+    const db = await getDb();
+    const ca = await db.caServer.findUniqueOrThrow({ where: { id: 1 } });
+    const ids = [];
+    for (let i = 0; i < 12; i++) ids.push((await submitRequest(request({ filename: `M${i}`, csr: csr(`m${i}.example.com`, ["-addext", `subjectAltName=DNS:m${i}.example.com`]) }))).id);
+    const issued = await Promise.all(ids.map((id) => issueRequest(id, issueInput, { actor: "admin" })));
+    expect(issued.map((r) => r.number).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => ca.nextNumber + i));
+    const next = (await db.caServer.findUniqueOrThrow({ where: { id: 1 } })).nextNumber;
+    expect(next).toBe(ca.nextNumber + 12);
+    // Every call returned after a write that read the counter past its own commit: the file says the last count.
+    expect(parseInt(readFileSync(join(ca.directory, "QueueCA.srl"), "utf8"), 16)).toBe(next);
+  });
+});
+
 describe("finding and downloading certificates", () => {
   it("searches by serial (hex, colons, decimal), number, hostname, instance and file name; pages by number", async () => {
     const issued = [];

@@ -56,7 +56,7 @@ export async function insertMany(tx: RawExecutor, table: InsertTable, rows: Reco
 }
 
 /** SQLite: one prepared single-row INSERT, run for each row on the client's own connection, inside the caller's transaction. */
-function insertDirect(db: SqliteConnection, table: InsertTable, columns: string[], rows: Record<string, Cell>[]): number {
+export function insertDirect(db: SqliteConnection, table: InsertTable, columns: string[], rows: Record<string, Cell>[]): number {
   const sql = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`;
   try {
     return runEach(db, sql, rows.map((r) => columns.map((c) => sqliteCell(r[c]))));

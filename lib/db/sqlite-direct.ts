@@ -33,3 +33,13 @@ export function runEach(db: SqliteConnection, sql: string, parameterLists: Itera
     return changes;
   })();
 }
+
+/** Runs `sql` once and answers its first row (undefined when none); integers come back as BigInt. */
+export function getOne(db: SqliteConnection, sql: string, parameters: SqliteValue[]): Record<string, unknown> | undefined {
+  return prepared(db, sql).get(parameters) as Record<string, unknown> | undefined;
+}
+
+/** Runs `fn` all or nothing: in a savepoint inside the caller's transaction, or in a transaction of its own. */
+export function atomically<T>(db: SqliteConnection, fn: () => T): T {
+  return db.transaction(fn)();
+}
