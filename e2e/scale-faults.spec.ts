@@ -239,6 +239,16 @@ function srlNumber(caDir: string, root: string): number {
   return parseInt(readFileSync(join(caDir, `${root}.srl`), "utf8").trim(), 16);
 }
 
+/** OpenSSL verifies these certificates, downloaded from the server, against the CA. */
+async function expectVerified(base: string, caFile: string, tag: string, numbers: number[]): Promise<void> {
+  for (const n of numbers) {
+    const pem = await (await fetch(`${base}/api/v1/certificates/${n}?format=pem`)).text();
+    const f = join(work, `${tag}-cert${n}.pem`);
+    writeFileSync(f, pem);
+    expect(opensslOk(["verify", "-x509_strict", "-CAfile", caFile, f])).toContain(": OK");
+  }
+}
+
 /** What a server must never print: a 500 from a route handler, or an error nobody handled. */
 function expectCleanLog(server: Server): void {
   expect(server.log()).not.toMatch(/Unhandled error in route handler|unhandledRejection|uncaughtException|Unhandled Rejection/i);
@@ -398,12 +408,7 @@ test("PostgreSQL restarted under load: calls in flight answer 503 unavailable, s
     await db.end();
   }
 
-  for (const n of [1, final.issued]) {
-    const pem = await (await fetch(`${b.base}/api/v1/certificates/${n}?format=pem`)).text();
-    const f = join(work, `rs-cert${n}.pem`);
-    writeFileSync(f, pem);
-    expect(opensslOk(["verify", "-x509_strict", "-CAfile", caFile, f])).toContain(": OK");
-  }
+  await expectVerified(b.base, caFile, "rs", [1, final.issued]);
   for (const s of [a, b]) {
     expect((await call("GET", `${s.base}/api/v1/health`)).status).toBe(200);
     expectCleanLog(s);
@@ -466,12 +471,7 @@ test("PostgreSQL stopped in the middle of a bulk issuance: 503 unavailable, the 
   expect(final.pending).toEqual([]);
   expect(srlNumber(caDir, "OutageCA")).toBe(TOTAL + 1);
   await expectAuditChainHolds(s.base, token);
-  for (const n of [1, TOTAL]) {
-    const pem = await (await fetch(`${s.base}/api/v1/certificates/${n}?format=pem`)).text();
-    const f = join(work, `bo-cert${n}.pem`);
-    writeFileSync(f, pem);
-    expect(opensslOk(["verify", "-x509_strict", "-CAfile", caFile, f])).toContain(": OK");
-  }
+  await expectVerified(s.base, caFile, "bo", [1, TOTAL]);
   expectCleanLog(s);
   s.kill();
 });
@@ -559,12 +559,7 @@ test("an instance SIGKILLed in the middle of a bulk issuance: the same selection
     await db.end();
   }
   await expectAuditChainHolds(b.base, token);
-  for (const n of [1, TOTAL]) {
-    const pem = await (await fetch(`${b.base}/api/v1/certificates/${n}?format=pem`)).text();
-    const f = join(work, `kb-cert${n}.pem`);
-    writeFileSync(f, pem);
-    expect(opensslOk(["verify", "-x509_strict", "-CAfile", caFile, f])).toContain(": OK");
-  }
+  await expectVerified(b.base, caFile, "kb", [1, TOTAL]);
   expectCleanLog(b);
   b.kill();
 });
